@@ -1,0 +1,514 @@
+//! Articles and pages: what a writer gives ([`ArticleInput`]), what the domain makes of
+//! it for a store ([`ArticleWrite`]) and what a store gives back ([`Article`]).
+//!
+//! Pages (About, Contact) are articles of another [`ContentKind`]: they share slugs,
+//! rendering and revisions, but live at `/slug/` rather than under a date and stay
+//! out of the home page, tags and feeds.
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::read_time::{self, ReadTime, ReadingSpeed};
+use crate::render;
+use crate::tag::{self, Tag};
+use crate::{UserId, ValidationErrors};
+
+/// Longest title we accept, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Longest hand-written excerpt, in characters.
+pub const MAX_EXCERPT_CHARS: usize = 1000;
+/// Length of the excerpt made from the body when the writer gave none.
+pub const AUTO_EXCERPT_CHARS: usize = 220;
+/// Most tags one article may carry.
+pub const MAX_TAGS: usize = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ArticleId(pub i64);
+
+impl fmt::Display for ArticleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Whether a piece of content is a dated article or a standing page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentKind {
+    Article,
+    Page,
+}
+
+impl ContentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentKind::Article => "article",
+            ContentKind::Page => "page",
+        }
+    }
+}
+
+impl FromStr for ContentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "article" | "post" => Ok(ContentKind::Article),
+            "page" => Ok(ContentKind::Page),
+            _ => Err(format!("unknown kind \"{s}\"; expected article or page")),
+        }
+    }
+}
+
+/// Where an article is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Draft,
+    /// Published automatically once `published_at` has passed.
+    Scheduled,
+    Published,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Scheduled => "scheduled",
+            Status::Published => "published",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "draft" => Ok(Status::Draft),
+            "scheduled" => Ok(Status::Scheduled),
+            "published" => Ok(Status::Published),
+            _ => Err(format!(
+                "unknown status \"{s}\"; expected draft, scheduled or published"
+            )),
+        }
+    }
+}
+
+/// The language a body is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    Markdown,
+    /// Imported HTML, kept as sanitised HTML.
+    Html,
+}
+
+impl SourceFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Markdown => "markdown",
+            SourceFormat::Html => "html",
+        }
+    }
+}
+
+impl FromStr for SourceFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "markdown" => Ok(SourceFormat::Markdown),
+            "html" => Ok(SourceFormat::Html),
+            _ => Err(format!("unknown format \"{s}\"; expected markdown or html")),
+        }
+    }
+}
+
+/// What a writer submits, from a file, a form or the API. Nothing here is trusted.
+#[derive(Debug, Clone)]
+pub struct ArticleInput {
+    pub kind: ContentKind,
+    pub title: String,
+    /// Derived from the title when absent.
+    pub slug: Option<String>,
+    /// Made from the body when absent.
+    pub excerpt: Option<String>,
+    pub source: String,
+    pub format: SourceFormat,
+    pub tags: Vec<String>,
+    pub author_id: UserId,
+    pub status: Status,
+    /// When it was (or will be) published; "now" for a published article without one.
+    pub published_at: Option<DateTime<Utc>>,
+    pub cover_image: Option<String>,
+    pub featured: bool,
+}
+
+/// A validated article, rendered and counted, ready for a store to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArticleWrite {
+    pub kind: ContentKind,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub source: String,
+    pub format: SourceFormat,
+    pub body_html: String,
+    pub body_text: String,
+    pub tags: Vec<Tag>,
+    pub author_id: UserId,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub read_time: ReadTime,
+    pub word_count: u32,
+    pub cover_image: Option<String>,
+    pub featured: bool,
+}
+
+impl ArticleInput {
+    /// Validates the input and renders it: every problem is reported at once, by field.
+    ///
+    /// A published article dated in the future becomes scheduled; a scheduled one needs
+    /// a date.
+    pub fn prepare(
+        self,
+        speed: ReadingSpeed,
+        now: DateTime<Utc>,
+    ) -> Result<ArticleWrite, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = self.title.trim().to_owned();
+        if title.is_empty() {
+            errors.add("title", "is required");
+        } else if title.chars().count() > MAX_TITLE_CHARS {
+            errors.add(
+                "title",
+                format!("must be at most {MAX_TITLE_CHARS} characters"),
+            );
+        }
+        let slug = match self.slug.as_deref().map(str::trim) {
+            Some(given) if !given.is_empty() => {
+                if let Err(problem) = crate::slug::validate(given) {
+                    errors.add("slug", problem);
+                }
+                given.to_owned()
+            }
+            _ => {
+                let derived = crate::slug::slugify(&title);
+                if !title.is_empty()
+                    && let Err(problem) = crate::slug::validate(&derived)
+                {
+                    errors.add(
+                        "slug",
+                        format!("could not be made from the title ({problem}); give one"),
+                    );
+                }
+                derived
+            }
+        };
+        let tags = tag::normalise(&self.tags);
+        if tags.len() > MAX_TAGS {
+            errors.add("tags", format!("at most {MAX_TAGS} tags"));
+        }
+        let excerpt = self.excerpt.as_deref().map(str::trim).unwrap_or_default();
+        if excerpt.chars().count() > MAX_EXCERPT_CHARS {
+            errors.add(
+                "excerpt",
+                format!("must be at most {MAX_EXCERPT_CHARS} characters"),
+            );
+        }
+        let (status, published_at) = match (self.status, self.published_at) {
+            (Status::Scheduled, None) => {
+                errors.add("date", "a scheduled article needs a publication date");
+                (Status::Scheduled, None)
+            }
+            (Status::Published, None) => (Status::Published, Some(now)),
+            (Status::Published, Some(at)) if at > now => (Status::Scheduled, Some(at)),
+            (status, at) => (status, at.map(crate::clock::truncate)),
+        };
+        errors.into_result()?;
+
+        let rendered = match self.format {
+            SourceFormat::Markdown => render::markdown(&self.source),
+            SourceFormat::Html => render::from_html(&self.source),
+        };
+        let counted = read_time::count(&rendered.text);
+        let excerpt = if excerpt.is_empty() {
+            render::excerpt(&rendered.text, AUTO_EXCERPT_CHARS)
+        } else {
+            excerpt.to_owned()
+        };
+        Ok(ArticleWrite {
+            kind: self.kind,
+            slug,
+            title,
+            excerpt,
+            source: self.source,
+            format: self.format,
+            read_time: ReadTime(read_time::seconds(counted, rendered.images, speed)),
+            word_count: counted.words + counted.cjk_chars,
+            body_html: rendered.html,
+            body_text: rendered.text,
+            tags,
+            author_id: self.author_id,
+            status,
+            published_at,
+            cover_image: self
+                .cover_image
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            featured: self.featured,
+        })
+    }
+}
+
+/// The author of an article as pages show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorRef {
+    pub id: UserId,
+    pub slug: String,
+    pub display_name: String,
+}
+
+impl AuthorRef {
+    pub fn url(&self) -> String {
+        format!("/author/{}/", self.slug)
+    }
+}
+
+/// An article or page as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    pub id: ArticleId,
+    pub kind: ContentKind,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub source: String,
+    pub format: SourceFormat,
+    pub body_html: String,
+    pub body_text: String,
+    pub tags: Vec<Tag>,
+    pub author: AuthorRef,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub read_time: ReadTime,
+    pub word_count: u32,
+    pub cover_image: Option<String>,
+    pub featured: bool,
+}
+
+impl Article {
+    /// Whether readers may see it at `now`.
+    pub fn is_public(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.status, Status::Published | Status::Scheduled)
+            && self.published_at.is_some_and(|at| at <= now)
+    }
+
+    /// The public path: `/YYYY/MM/DD/slug/` for articles (the date in the site's time
+    /// zone, as WordPress does, so imported sites keep their URLs), `/slug/` for pages.
+    pub fn permalink(&self, tz: chrono_tz::Tz) -> String {
+        match (self.kind, self.published_at) {
+            (ContentKind::Article, Some(at)) => {
+                let local = at.with_timezone(&tz);
+                format!(
+                    "/{:04}/{:02}/{:02}/{}/",
+                    local.year(),
+                    local.month(),
+                    local.day(),
+                    self.slug
+                )
+            }
+            _ => format!("/{}/", self.slug),
+        }
+    }
+
+    /// Whether the article was edited after it was published (worth showing "Updated").
+    pub fn was_updated(&self) -> bool {
+        self.published_at
+            .is_some_and(|at| self.updated_at - at > chrono::TimeDelta::minutes(1))
+    }
+}
+
+/// What a store finds under a slug.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlugLookup {
+    /// The slug is the article's current one.
+    Current(Article),
+    /// The slug is one the article had before; the site answers 301 to its new URL.
+    Moved(Article),
+}
+
+/// Which articles a listing may include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// What readers may see at this instant.
+    Public { now: DateTime<Utc> },
+    /// Everything, for the newsroom.
+    Any,
+}
+
+/// A listing request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleQuery {
+    pub kind: ContentKind,
+    pub visibility: Visibility,
+    /// A tag slug.
+    pub tag: Option<String>,
+    pub author: Option<UserId>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl ArticleQuery {
+    /// Published articles as readers see them now, newest first.
+    pub fn public(now: DateTime<Utc>, page: u32, per_page: u32) -> Self {
+        ArticleQuery {
+            kind: ContentKind::Article,
+            visibility: Visibility::Public { now },
+            tag: None,
+            author: None,
+            page: page.max(1),
+            per_page: per_page.clamp(1, 100),
+        }
+    }
+
+    /// Rows to skip for this page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.per_page)
+    }
+}
+
+/// One page of a listing with the total, for pagination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Paged<T> {
+    /// Number of pages (at least 1, so an empty listing still has its first page).
+    pub fn pages(&self) -> u32 {
+        let per = u64::from(self.per_page.max(1));
+        (self.total.div_ceil(per)).max(1) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn input() -> ArticleInput {
+        ArticleInput {
+            kind: ContentKind::Article,
+            title: "  Hello, World  ".into(),
+            slug: None,
+            excerpt: None,
+            source: "Some **bold** words here.\n\n![pic](/a.png)".into(),
+            format: SourceFormat::Markdown,
+            tags: vec!["Pete Hegseth".into(), "NATO".into()],
+            author_id: UserId(1),
+            status: Status::Published,
+            published_at: None,
+            cover_image: None,
+            featured: false,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn prepare_renders_counts_and_derives() {
+        let w = input().prepare(ReadingSpeed::default(), now()).unwrap();
+        assert_eq!(w.title, "Hello, World");
+        assert_eq!(w.slug, "hello-world");
+        assert_eq!(w.excerpt, "Some bold words here.");
+        assert!(w.body_html.contains("<strong>bold</strong>"));
+        assert_eq!(w.word_count, 4);
+        assert_eq!(w.read_time, ReadTime(1 + 12)); // 4 words ≈ 1.2 s, one image 12 s
+        assert_eq!(w.published_at, Some(now()));
+        assert_eq!(w.tags[0].hashtag(), "#PeteHegseth");
+    }
+
+    #[test]
+    fn prepare_reports_every_problem() {
+        let mut bad = input();
+        bad.title = " ".into();
+        bad.slug = Some("Not A Slug".into());
+        bad.status = Status::Scheduled;
+        let errors = bad.prepare(ReadingSpeed::default(), now()).unwrap_err();
+        assert_eq!(errors.for_field("title"), Some("is required"));
+        assert!(errors.for_field("slug").is_some());
+        assert!(errors.for_field("date").is_some());
+    }
+
+    #[test]
+    fn future_published_becomes_scheduled() {
+        let mut later = input();
+        later.published_at = Some(now() + chrono::TimeDelta::days(1));
+        let w = later.prepare(ReadingSpeed::default(), now()).unwrap();
+        assert_eq!(w.status, Status::Scheduled);
+    }
+
+    #[test]
+    fn permalink_uses_the_site_time_zone() {
+        let w = input().prepare(ReadingSpeed::default(), now()).unwrap();
+        let mut article = Article {
+            id: ArticleId(1),
+            kind: w.kind,
+            slug: w.slug,
+            title: w.title,
+            excerpt: w.excerpt,
+            source: w.source,
+            format: w.format,
+            body_html: w.body_html,
+            body_text: w.body_text,
+            tags: w.tags,
+            author: AuthorRef {
+                id: UserId(1),
+                slug: "a".into(),
+                display_name: "A".into(),
+            },
+            status: w.status,
+            published_at: Some(Utc.with_ymd_and_hms(2026, 3, 1, 23, 30, 0).unwrap()),
+            created_at: now(),
+            updated_at: now(),
+            read_time: w.read_time,
+            word_count: w.word_count,
+            cover_image: None,
+            featured: false,
+        };
+        assert_eq!(
+            article.permalink(chrono_tz::UTC),
+            "/2026/03/01/hello-world/"
+        );
+        assert_eq!(
+            article.permalink(chrono_tz::Europe::Berlin),
+            "/2026/03/02/hello-world/"
+        );
+        assert!(article.is_public(Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()));
+        assert!(!article.is_public(now()));
+        article.kind = ContentKind::Page;
+        assert_eq!(article.permalink(chrono_tz::UTC), "/hello-world/");
+    }
+
+    #[test]
+    fn pages_count_at_least_one() {
+        let paged: Paged<()> = Paged {
+            items: vec![],
+            total: 0,
+            page: 1,
+            per_page: 10,
+        };
+        assert_eq!(paged.pages(), 1);
+        assert_eq!(Paged::<()> { total: 21, ..paged }.pages(), 3);
+    }
+}

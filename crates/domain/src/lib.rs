@@ -1,0 +1,32 @@
+//! Broadsheet's domain: what an article, a page, a tag, an author and the site's
+//! settings are, the rules that hold for them, and the [`Store`] trait through which
+//! every backend keeps them.
+//!
+//! This crate does no I/O and knows no HTTP or SQL (CI checks that `sqlx` never enters
+//! its dependency tree). Everything a store keeps has already been validated and
+//! computed here: Markdown is rendered and sanitised, the reading time is counted and
+//! slugs are checked before a write ever reaches a backend, so both backends store the
+//! same thing and the site never recomputes on a page view.
+
+pub mod article;
+pub mod clock;
+pub mod dump;
+pub mod error;
+pub mod read_time;
+pub mod render;
+pub mod settings;
+pub mod slug;
+pub mod store;
+pub mod tag;
+pub mod user;
+
+pub use article::{
+    Article, ArticleId, ArticleInput, ArticleQuery, ArticleWrite, AuthorRef, ContentKind, Paged,
+    SlugLookup, SourceFormat, Status, Visibility,
+};
+pub use dump::{SiteDump, SlugRedirect};
+pub use error::{FieldError, StoreError, ValidationErrors};
+pub use settings::SiteSettings;
+pub use store::Store;
+pub use tag::Tag;
+pub use user::{NewUser, Role, User, UserId};

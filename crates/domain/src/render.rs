@@ -1,0 +1,217 @@
+//! Turning what writers type into the HTML readers get, once, at save.
+//!
+//! Markdown goes through comrak (CommonMark plus tables, footnotes, strikethrough,
+//! autolinks, smart punctuation and heading anchors); HTML from imports goes straight
+//! to the sanitiser. Either way the result passes ammonia's allow-list, so no script,
+//! event handler, `javascript:` URL or style reaches a page, whatever the source says.
+
+use std::sync::LazyLock;
+
+/// The outcome of rendering one body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Sanitised HTML, safe to place in a page as is.
+    pub html: String,
+    /// The text a reader reads (no markup), for reading time, excerpts and search.
+    pub text: String,
+    /// Images in the body, for reading time.
+    pub images: u32,
+}
+
+/// Renders Markdown to sanitised HTML.
+pub fn markdown(source: &str) -> Rendered {
+    let mut options = comrak::Options::default();
+    options.extension.strikethrough = true;
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.footnotes = true;
+    options.extension.header_id_prefix = Some(String::new());
+    options.parse.smart = true;
+    // Raw HTML is passed through to the sanitiser, which decides what survives;
+    // comrak's own "unsafe off" would drop harmless markup such as <figure>.
+    options.render.r#unsafe = true;
+    from_html(&comrak::markdown_to_html(source, &options))
+}
+
+/// Sanitises HTML (an imported body, or comrak's output).
+pub fn from_html(untrusted: &str) -> Rendered {
+    let html = SANITISER.clean(untrusted).to_string();
+    let text = text_of(&html);
+    let images = html.matches("<img ").count() as u32;
+    Rendered { html, text, images }
+}
+
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.add_tags([
+        "section",
+        "figure",
+        "figcaption",
+        "mark",
+        "details",
+        "summary",
+    ])
+    .add_tag_attributes("a", ["id", "class", "aria-label", "data-footnote-ref"])
+    .add_tag_attributes("li", ["id"])
+    .add_tag_attributes("sup", ["class"])
+    .add_tag_attributes("section", ["class"])
+    .add_tag_attributes("code", ["class"])
+    .add_tag_attributes("img", ["loading", "width", "height"])
+    .add_tag_attributes("th", ["align"])
+    .add_tag_attributes("td", ["align"]);
+    for h in ["h1", "h2", "h3", "h4", "h5", "h6"] {
+        b.add_tag_attributes(h, ["id"]);
+    }
+    b.link_rel(Some("noopener noreferrer"));
+    b
+});
+
+/// Block-level elements whose edges separate words.
+const BLOCK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+    "details",
+    "summary",
+    "img",
+];
+
+/// The visible text of sanitised HTML, with entities decoded and whitespace collapsed.
+///
+/// The input is the sanitiser's own serialisation, so it is well formed: a small
+/// scanner that honours quoted attribute values is enough, and no second HTML parser
+/// is needed.
+pub fn text_of(html: &str) -> String {
+    let mut raw = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        raw.push_str(&rest[..start]);
+        let tag = &rest[start + 1..];
+        let end = tag_end(tag);
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if BLOCK_TAGS.contains(&name.as_str()) {
+            raw.push(' ');
+        }
+        rest = tag.get(end + 1..).unwrap_or("");
+    }
+    raw.push_str(rest);
+    let decoded = html_escape::decode_html_entities(&raw);
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Index of the `>` closing a tag, skipping `>` inside quoted attribute values.
+fn tag_end(tag: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (i, c) in tag.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return i,
+            _ => {}
+        }
+    }
+    tag.len()
+}
+
+/// A plain-text excerpt of at most `max_chars` characters, cut on a word boundary.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max_chars).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > max_chars / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches(|c: char| !c.is_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_extensions_render() {
+        let r = markdown(
+            "## Big news\n\n\"Quoted\" -- ~~old~~ new www.example.com\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nNote[^1].\n\n[^1]: The note.\n",
+        );
+        assert!(r.html.contains(r#"<h2 id="big-news">"#), "{}", r.html);
+        assert!(r.html.contains("href=\"#big-news\""), "{}", r.html);
+        assert!(r.html.contains("“Quoted” –"), "{}", r.html);
+        assert!(r.html.contains("<del>old</del>"));
+        assert!(
+            r.html.contains("<a href=\"http://www.example.com\""),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("<table>"));
+        assert!(r.html.contains("footnote-ref"), "{}", r.html);
+        assert!(r.html.contains(r##"<li id="fn-1">"##), "{}", r.html);
+    }
+
+    #[test]
+    fn script_handlers_and_javascript_urls_are_removed() {
+        let r = markdown(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[x](javascript:alert(3)) <a href=\"JaVaScRiPt:alert(4)\">y</a> <b style=\"x\" onclick=\"alert(5)\">z</b>",
+        );
+        let lower = r.html.to_lowercase();
+        for bad in ["<script", "onerror", "javascript:", "onclick", "style="] {
+            assert!(!lower.contains(bad), "{bad} survived in {}", r.html);
+        }
+        assert_eq!(r.images, 1);
+    }
+
+    #[test]
+    fn text_is_the_readable_words_only() {
+        let r = markdown(
+            "# Title\n\nOne *two* three &amp; four.\n\n- five\n- six\n\n```\nlet seven = 7;\n```\n",
+        );
+        assert_eq!(
+            r.text,
+            "Title One two three & four. five six let seven = 7;"
+        );
+        assert_eq!(text_of("<p title=\"a>b\">x</p><p>y</p>"), "x y");
+    }
+
+    #[test]
+    fn excerpt_cuts_on_words() {
+        assert_eq!(excerpt("short text", 50), "short text");
+        assert_eq!(excerpt("one two three four five", 12), "one two…");
+    }
+
+    #[test]
+    fn images_are_counted_in_html_bodies() {
+        let r = from_html("<p>a<img src=\"/a.png\" alt=\"\"> b <img src=\"/b.png\"></p>");
+        assert_eq!(r.images, 2);
+        assert_eq!(r.text, "a b");
+    }
+}

@@ -1,0 +1,76 @@
+//! The storage seam. Every backend implements [`Store`]; the server holds an
+//! `Arc<dyn Store>` chosen at run time from the database URL, and handlers never
+//! write SQL. One conformance suite (in the server's tests) runs against each backend.
+//!
+//! Stores keep what the domain prepared; they do not validate or render. They own the
+//! invariants that need a transaction: a slug is unique across current and old slugs,
+//! a changed slug is kept as a redirect, and an article's tags are replaced together
+//! with the article.
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
+use crate::dump::SiteDump;
+use crate::settings::SiteSettings;
+use crate::tag::Tag;
+use crate::user::{NewUser, User, UserId};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs and test output ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+
+    /// Brings the schema up to date. Safe to call from several processes at once.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    // --- users ---
+
+    /// Creates a user. `Conflict { field: "email" }` or `Conflict { field: "slug" }` when
+    /// either is taken.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<User>;
+    async fn user_by_slug(&self, slug: &str) -> StoreResult<User>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<User>;
+    /// All users, oldest first.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+
+    // --- articles and pages ---
+
+    /// Creates an article. `Conflict { field: "slug" }` when the slug is in use, as a
+    /// current slug or an old one of another article. An old slug of nobody's is
+    /// reused freely (its redirect is dropped). `NotFound` when the author does not exist.
+    async fn insert_article(&self, article: &ArticleWrite) -> StoreResult<Article>;
+
+    /// Replaces an article. When the slug changes, the old one is kept as a redirect to
+    /// this article; `Conflict { field: "slug" }` when the new slug belongs to another.
+    async fn update_article(&self, id: ArticleId, article: &ArticleWrite) -> StoreResult<Article>;
+
+    async fn article_by_id(&self, id: ArticleId) -> StoreResult<Article>;
+
+    /// Finds an article or page by a current or old slug; `NotFound` otherwise.
+    async fn find_by_slug(&self, slug: &str) -> StoreResult<SlugLookup>;
+
+    /// A page of articles, newest first (by publication time, then id), with the total.
+    async fn list_articles(&self, query: &ArticleQuery) -> StoreResult<Paged<Article>>;
+
+    /// A tag by slug, as it is named on the article that used it first.
+    async fn tag_by_slug(&self, slug: &str) -> StoreResult<Tag>;
+
+    // --- settings ---
+
+    /// The site settings; the defaults when none were saved.
+    async fn settings(&self) -> StoreResult<SiteSettings>;
+    async fn save_settings(&self, settings: &SiteSettings) -> StoreResult<()>;
+
+    // --- moving a whole site ---
+
+    /// Everything the store keeps, for `db copy` and export.
+    async fn export_site(&self) -> StoreResult<SiteDump>;
+
+    /// Restores a dump into an empty store, keeping ids and timestamps (and moving id
+    /// sequences past them). `Conflict { field: "site" }` when the store has content.
+    async fn import_site(&self, dump: &SiteDump) -> StoreResult<()>;
+}

@@ -1,0 +1,1 @@
+//! The conformance suite lives in `tests/it`; this library is empty on purpose.
