@@ -1,0 +1,331 @@
+//! The theme: minijinja templates and static assets.
+//!
+//! The default theme is compiled into the binary, so `broadsheet serve` needs no files
+//! beside it. An operator's `theme_dir` overrides it file by file: `theme_dir/NAME`
+//! replaces the built-in template `NAME` (and may add new ones for `include` or
+//! `extends`), and `theme_dir/assets/FILE` replaces or adds the asset `FILE`. This is
+//! how zola's `components/templates` works, and it means a theme that only wants a
+//! different masthead copies one template, not all of them.
+//!
+//! Every built-in template is compiled at [`Theme::load`], and so is every override of
+//! one, so a syntax error in a theme stops the server at start-up rather than turning
+//! page views into 500s later.
+//!
+//! Assets are read into memory once and served with a content hash in their URL
+//! (`/assets/style.css?v=1a2b3c4d5e`), so browsers may cache them for a year and still
+//! see a new version the moment the theme changes.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::body::Bytes;
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The built-in templates, by the name templates and handlers use.
+const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("index.html", include_str!("../templates/index.html")),
+    ("tag.html", include_str!("../templates/tag.html")),
+    ("author.html", include_str!("../templates/author.html")),
+    ("article.html", include_str!("../templates/article.html")),
+    ("page.html", include_str!("../templates/page.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "partials/article_list.html",
+        include_str!("../templates/partials/article_list.html"),
+    ),
+    (
+        "partials/pagination.html",
+        include_str!("../templates/partials/pagination.html"),
+    ),
+    (
+        "partials/byline.html",
+        include_str!("../templates/partials/byline.html"),
+    ),
+];
+
+/// The built-in assets, by file name.
+const BUILTIN_ASSETS: &[(&str, &[u8])] = &[
+    ("style.css", include_bytes!("../assets/style.css")),
+    ("favicon.svg", include_bytes!("../assets/favicon.svg")),
+];
+
+/// Longest asset file we read from a theme directory; anything larger belongs in the
+/// media library, not in memory on every node.
+const MAX_ASSET_BYTES: u64 = 8 * 1024 * 1024;
+
+/// One static file, ready to serve.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub bytes: Bytes,
+    pub content_type: &'static str,
+    /// The first hex digits of the SHA-256 of the bytes; the `v` in asset URLs and the
+    /// ETag.
+    pub hash: String,
+}
+
+impl Asset {
+    fn new(name: &str, bytes: Vec<u8>) -> Asset {
+        let digest = Sha256::digest(&bytes);
+        let mut hash = String::with_capacity(10);
+        for byte in &digest[..5] {
+            let _ = write!(hash, "{byte:02x}");
+        }
+        Asset {
+            bytes: Bytes::from(bytes),
+            content_type: content_type(name),
+            hash,
+        }
+    }
+}
+
+/// The loaded theme: a template environment and the assets.
+pub struct Theme {
+    env: Environment<'static>,
+    assets: Arc<HashMap<String, Asset>>,
+}
+
+impl std::fmt::Debug for Theme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.assets.keys().collect();
+        names.sort();
+        f.debug_struct("Theme").field("assets", &names).finish()
+    }
+}
+
+impl Theme {
+    /// Loads the built-in theme, overridden file by file from `theme_dir` when given.
+    pub fn load(theme_dir: Option<&Path>) -> anyhow::Result<Theme> {
+        let assets = Arc::new(load_assets(theme_dir)?);
+
+        let mut env = Environment::new();
+        // Escape everything in HTML templates; the only unescaped value is the article
+        // body, which the domain sanitised at save and the site marks safe explicitly.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") || name.ends_with(".htm") || name.ends_with(".xml") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        let overrides = theme_dir.map(minijinja::path_loader);
+        env.set_loader(move |name| {
+            if let Some(load) = &overrides
+                && let Some(source) = load(name)?
+            {
+                return Ok(Some(source));
+            }
+            Ok(BUILTIN_TEMPLATES
+                .iter()
+                .find(|(builtin, _)| *builtin == name)
+                .map(|(_, source)| (*source).to_owned()))
+        });
+        let for_urls = Arc::clone(&assets);
+        // Asset names are URL-safe (see `is_asset_name`) and the hash is hex, so the
+        // URL needs no escaping; marking it safe keeps `/` readable in the HTML.
+        env.add_function("asset_url", move |name: &str| -> Result<Value, Error> {
+            asset_url_in(&for_urls, name)
+                .map(Value::from_safe_string)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("the theme has no asset named \"{name}\""),
+                    )
+                })
+        });
+
+        for (name, _) in BUILTIN_TEMPLATES {
+            env.get_template(name)
+                .with_context(|| format!("theme template {name} is invalid"))?;
+        }
+        Ok(Theme { env, assets })
+    }
+
+    /// Renders a template with a serialisable context.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, Error> {
+        self.env.get_template(name)?.render(context)
+    }
+
+    /// An asset by file name.
+    pub fn asset(&self, name: &str) -> Option<&Asset> {
+        self.assets.get(name)
+    }
+
+    /// The versioned URL of an asset, or `None` for an unknown name.
+    pub fn asset_url(&self, name: &str) -> Option<String> {
+        asset_url_in(&self.assets, name)
+    }
+}
+
+fn asset_url_in(assets: &HashMap<String, Asset>, name: &str) -> Option<String> {
+    assets
+        .get(name)
+        .map(|asset| format!("/assets/{name}?v={}", asset.hash))
+}
+
+/// The built-in assets plus every plain file in `theme_dir/assets/` (not recursive).
+fn load_assets(theme_dir: Option<&Path>) -> anyhow::Result<HashMap<String, Asset>> {
+    let mut assets: HashMap<String, Asset> = BUILTIN_ASSETS
+        .iter()
+        .map(|(name, bytes)| ((*name).to_owned(), Asset::new(name, bytes.to_vec())))
+        .collect();
+    let Some(dir) = theme_dir.map(|d| d.join("assets")).filter(|d| d.is_dir()) else {
+        return Ok(assets);
+    };
+    let entries =
+        std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        // Only names that are safe in a URL without encoding, and no hidden files
+        // (editor swap files, .DS_Store).
+        if !is_asset_name(&name) || !entry.file_type()?.is_file() {
+            continue;
+        }
+        if entry.metadata()?.len() > MAX_ASSET_BYTES {
+            anyhow::bail!(
+                "theme asset {} is larger than {} MiB",
+                path.display(),
+                MAX_ASSET_BYTES / (1024 * 1024)
+            );
+        }
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        assets.insert(name.clone(), Asset::new(&name, bytes));
+    }
+    Ok(assets)
+}
+
+/// Whether a file name can be an asset: letters, digits, `-`, `_` and `.`, not hidden.
+pub fn is_asset_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn content_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
+    match ext.to_ascii_lowercase().as_str() {
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn builtin_theme_loads_and_versions_assets() {
+        let theme = Theme::load(None).unwrap();
+        let url = theme.asset_url("style.css").unwrap();
+        assert!(url.starts_with("/assets/style.css?v="), "{url}");
+        assert_eq!(url.len(), "/assets/style.css?v=".len() + 10);
+        assert_eq!(
+            theme.asset("style.css").unwrap().content_type,
+            "text/css; charset=utf-8"
+        );
+        assert!(theme.asset("nope.css").is_none());
+    }
+
+    #[test]
+    fn html_templates_escape_and_safe_values_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("probe.html"),
+            "{{ text }}|{{ body }}|{{ asset_url('style.css') }}",
+        )
+        .unwrap();
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        let out = theme
+            .render(
+                "probe.html",
+                context! {
+                    text => "<b>&</b>",
+                    body => minijinja::Value::from_safe_string("<p>ok</p>".into()),
+                },
+            )
+            .unwrap();
+        let (text, rest) = out.split_once('|').unwrap();
+        assert!(
+            text.starts_with("&lt;b&gt;&amp;&lt;") && !text.contains('<'),
+            "{out}"
+        );
+        assert!(rest.starts_with("<p>ok</p>|/assets/style.css?v="), "{out}");
+    }
+
+    #[test]
+    fn theme_dir_overrides_templates_and_assets_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("error.html"), "custom {{ error.status }}").unwrap();
+        std::fs::create_dir(dir.path().join("assets")).unwrap();
+        std::fs::write(dir.path().join("assets/style.css"), "body{}").unwrap();
+        std::fs::write(dir.path().join("assets/logo.png"), [0x89, b'P']).unwrap();
+        std::fs::write(dir.path().join("assets/.hidden"), "x").unwrap();
+        let builtin = Theme::load(None).unwrap();
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        let out = theme
+            .render(
+                "error.html",
+                context! { error => context! { status => 404 } },
+            )
+            .unwrap();
+        assert_eq!(out, "custom 404");
+        assert_eq!(&*theme.asset("style.css").unwrap().bytes, b"body{}");
+        assert_ne!(theme.asset_url("style.css"), builtin.asset_url("style.css"));
+        assert_eq!(theme.asset("logo.png").unwrap().content_type, "image/png");
+        assert!(theme.asset(".hidden").is_none());
+        // Templates not overridden still come from the binary.
+        assert!(theme.render("partials/pagination.html", ()).is_ok());
+    }
+
+    #[test]
+    fn a_broken_override_fails_at_load_not_at_request() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("article.html"), "{% if %}").unwrap();
+        let err = Theme::load(Some(dir.path())).unwrap_err();
+        assert!(format!("{err:#}").contains("article.html"), "{err:#}");
+    }
+
+    #[test]
+    fn template_names_cannot_escape_the_theme_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        assert!(theme.render("../../etc/passwd", ()).is_err());
+    }
+
+    #[test]
+    fn asset_names_are_url_safe() {
+        assert!(is_asset_name("style.css"));
+        assert!(is_asset_name("logo-2_x.png"));
+        for bad in ["", ".env", "a b.css", "a/b.css", "é.css", "a?.css"] {
+            assert!(!is_asset_name(bad), "{bad}");
+        }
+    }
+}
