@@ -1,0 +1,10 @@
+//! The server's integration tests: one binary, each test with its own site on a fresh
+//! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
+
+mod assets;
+mod errors;
+mod pages;
+mod redirects;
+mod socket;
+mod util;
+mod xss;

@@ -1,0 +1,287 @@
+//! No script reaches a page through an article body.
+//!
+//! Every vector of the Cure53 HTML5 Security Cheatsheet (shared/data/xss, when the
+//! checkout has it; a small fixture of our own otherwise) is rendered through the
+//! Markdown path a writer uses, and the result is parsed with a real HTML parser and
+//! checked for anything executable: script elements, event handler attributes,
+//! script URLs in any URL-bearing attribute, and elements that embed other documents,
+//! styles or forms. Then all vectors together are published as one article and the
+//! whole page is checked the same way.
+
+use std::path::PathBuf;
+
+use axum::http::StatusCode;
+use broadsheet_domain::read_time::ReadingSpeed;
+use broadsheet_domain::{ArticleInput, ContentKind, SourceFormat, Status, UserId};
+
+use crate::util::{TestApp, article};
+
+/// Elements that run script, load other documents or change the page around them.
+const FORBIDDEN_ELEMENTS: &[&str] = &[
+    "script", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "form",
+    "input", "button", "textarea", "select", "style", "base", "meta", "link", "template", "portal",
+    "noscript",
+];
+
+/// Attributes whose value is fetched or navigated to.
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "data",
+    "codebase",
+    "cite",
+    "longdesc",
+    "srcset",
+    "xlink:href",
+    "dynsrc",
+    "lowsrc",
+    "ping",
+    "manifest",
+];
+
+/// A vector with the number it has in its source.
+struct Vector {
+    id: String,
+    source: String,
+}
+
+fn shared_vectors_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/xss/cure53-H5SC__vectors.txt")
+}
+
+fn fixture_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/xss-vectors.txt")
+}
+
+/// The vectors file is a list of `<div id="N">VECTOR//["'`-->]]>]</div>` blocks.
+fn parse_vectors(text: &str) -> Vec<Vector> {
+    const TERMINATOR: &str = "//[\"'`-->]]>]</div>";
+    text.split("<div id=\"")
+        .skip(1)
+        .filter_map(|block| {
+            let (id, rest) = block.split_once("\">")?;
+            let source = rest.split(TERMINATOR).next().unwrap_or(rest);
+            Some(Vector {
+                id: id.to_owned(),
+                source: source.to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn load_vectors() -> (Vec<Vector>, PathBuf) {
+    let shared = shared_vectors_path();
+    let path = if shared.is_file() {
+        shared
+    } else {
+        fixture_path()
+    };
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let vectors = parse_vectors(&text);
+    assert!(
+        vectors.len() >= 20,
+        "only {} vectors in {}",
+        vectors.len(),
+        path.display()
+    );
+    (vectors, path)
+}
+
+/// Whether a URL would run script when followed or loaded.
+fn is_script_url(value: &str) -> bool {
+    // Browsers ignore ASCII whitespace and control characters inside a scheme
+    // ("java\tscript:") and match it case-insensitively.
+    let squeezed: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    [
+        "javascript:",
+        "vbscript:",
+        "livescript:",
+        "data:text/html",
+        "data:image/svg",
+        "data:application",
+    ]
+    .iter()
+    .any(|scheme| squeezed.starts_with(scheme) || squeezed.contains(&format!(",{scheme}")))
+}
+
+/// Everything executable in an element and its descendants, described for a message.
+fn executable_parts(root: scraper::ElementRef<'_>) -> Vec<String> {
+    let mut found = Vec::new();
+    for node in root.descendants() {
+        let Some(element) = node.value().as_element() else {
+            continue;
+        };
+        let name = element.name().to_ascii_lowercase();
+        if FORBIDDEN_ELEMENTS.contains(&name.as_str()) {
+            found.push(format!("<{name}> element"));
+        }
+        for (attr, value) in element.attrs() {
+            let attr = attr.to_ascii_lowercase();
+            if attr.starts_with("on") {
+                found.push(format!("{attr}= on <{name}>"));
+            }
+            if attr == "style" {
+                found.push(format!("style= on <{name}>"));
+            }
+            if (URL_ATTRIBUTES.contains(&attr.as_str()) || attr.ends_with(":href"))
+                && is_script_url(value)
+            {
+                found.push(format!("{attr}=\"{value}\" on <{name}>"));
+            }
+        }
+    }
+    found
+}
+
+fn render_markdown(source: &str) -> String {
+    ArticleInput {
+        kind: ContentKind::Article,
+        title: "Vector".into(),
+        slug: None,
+        excerpt: None,
+        source: source.to_owned(),
+        format: SourceFormat::Markdown,
+        tags: Vec::new(),
+        author_id: UserId(1),
+        status: Status::Draft,
+        published_at: None,
+        cover_image: None,
+        featured: false,
+    }
+    .prepare(ReadingSpeed::default(), broadsheet_domain::clock::now())
+    .expect("any body is valid input")
+    .body_html
+}
+
+#[test]
+fn the_checker_catches_what_it_must() {
+    // A test that cannot fail is a defect: the checker must see each kind of problem.
+    let bad = scraper::Html::parse_fragment(
+        "<script>x</script><a href=' JaVa&#x09;Script:alert(1)'>a</a><img src=x onerror=y>\
+         <iframe></iframe><form action='javascript:x'></form><svg></svg>\
+         <a href='data:text/html,<b>'>d</a><p style='x'>s</p>",
+    );
+    let found = executable_parts(bad.root_element());
+    for expected in [
+        "<script>", "href=", "onerror=", "<iframe>", "<form>", "<svg>", "style=",
+    ] {
+        assert!(
+            found.iter().any(|f| f.contains(expected)),
+            "{expected} not caught in {found:?}"
+        );
+    }
+    let good = scraper::Html::parse_fragment(
+        "<p><a href='https://example.org/javascript:x'>ok</a><img src='/a.png' alt=''></p>",
+    );
+    assert!(executable_parts(good.root_element()).is_empty());
+}
+
+#[test]
+fn every_cheatsheet_vector_is_defused_by_the_markdown_path() {
+    let (vectors, path) = load_vectors();
+    let mut failures = Vec::new();
+    for vector in &vectors {
+        let html = render_markdown(&vector.source);
+        let parts = executable_parts(scraper::Html::parse_fragment(&html).root_element());
+        let lower = html.to_ascii_lowercase();
+        // Belt and braces: the raw text must not carry these either, in case a parser
+        // difference hides one from the tree.
+        let raw: Vec<&str> = [
+            "<script",
+            "javascript:",
+            "vbscript:",
+            "<iframe",
+            "<svg",
+            "<math",
+        ]
+        .into_iter()
+        .filter(|needle| lower.contains(needle))
+        .collect();
+        if !parts.is_empty() || !raw.is_empty() {
+            failures.push(format!(
+                "vector {}: {parts:?} {raw:?}\n  in:  {}\n  out: {html}",
+                vector.id, vector.source
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors from {} left something executable:\n{}",
+        failures.len(),
+        vectors.len(),
+        path.display(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn an_article_made_of_every_vector_renders_a_page_without_script() {
+    let (vectors, _) = load_vectors();
+    let app = TestApp::new().await;
+    let ada = app.user("Ada Lovelace").await;
+    let body: String = vectors
+        .iter()
+        .map(|v| format!("{}\n\n", v.source))
+        .collect();
+    let a = app
+        .insert(article(
+            &ada,
+            "<svg onload=alert(1)> Vectors",
+            &body,
+            &["<script>"],
+        ))
+        .await;
+    let page = app.get(&app.permalink(&a).await).await;
+    page.assert_status(StatusCode::OK);
+    let html = page.html();
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    let body = html.select(&select("body")).next().unwrap();
+    let parts = executable_parts(body);
+    assert!(parts.is_empty(), "{parts:?}");
+    // The head holds only the theme's own elements: nothing of the body escaped there.
+    let head = html.select(&select("head")).next().unwrap();
+    for element in head.descendants().filter_map(scraper::ElementRef::wrap) {
+        let e = element.value();
+        let allowed = match e.name() {
+            "head" | "title" => true,
+            "meta" => {
+                e.attr("charset").is_some()
+                    || matches!(
+                        e.attr("name").or(e.attr("property")),
+                        Some(
+                            "viewport"
+                                | "description"
+                                | "color-scheme"
+                                | "og:type"
+                                | "article:published_time"
+                        )
+                    )
+            }
+            "link" => {
+                matches!(e.attr("rel"), Some("canonical" | "stylesheet" | "icon"))
+                    && e.attr("href").is_some_and(|h| !is_script_url(h))
+            }
+            _ => false,
+        };
+        assert!(allowed, "unexpected in <head>: {}", element.html());
+    }
+}
+
+#[test]
+fn the_fixture_parses_like_the_shared_file() {
+    // The fallback is only useful if it has the same shape.
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
+    let vectors = parse_vectors(&text);
+    assert!(vectors.len() >= 20, "{}", vectors.len());
+    assert!(vectors.iter().all(|v| !v.source.contains("-->]]>]")));
+}
