@@ -67,7 +67,7 @@ async fn home_cards_show_title_excerpt_author_date_read_time_and_hashtags() {
     let permalink = app.permalink(&a).await;
     assert_eq!(home.attrs(".card-title a", "href"), [permalink]);
     assert!(home.texts(".card-excerpt")[0].starts_with("Allies met on Wednesday."));
-    assert_eq!(home.texts(".card .byline-author a"), ["Ada Lovelace"]);
+    assert_eq!(home.texts(".card .card-byline a"), ["Ada Lovelace"]);
     assert_eq!(home.attrs(".card time", "datetime").len(), 1);
     // 480 words at 200 wpm.
     assert_eq!(
