@@ -1,6 +1,18 @@
 //! Error pages: themed, with the right status, and helpful.
 
-use axum::http::{HeaderMap, Method, StatusCode};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use broadsheet::AppState;
+use broadsheet::config::Config;
+use broadsheet_domain::store::StoreResult;
+use broadsheet_domain::{
+    Article, ArticleId, ArticleQuery, ArticleWrite, NewUser, Paged, SiteDump, SiteSettings,
+    SlugLookup, Store, StoreError, Tag, User, UserId,
+};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
 
 use crate::util::TestApp;
 
@@ -82,4 +94,101 @@ async fn a_theme_dir_overrides_the_error_page() {
     );
     // Everything not overridden still comes from the built-in theme.
     app.get("/").await.assert_status(StatusCode::OK);
+}
+
+/// A store whose database is gone: every call fails as a backend error would.
+struct BrokenStore;
+
+fn broken<T>() -> Result<T, StoreError> {
+    Err(StoreError::Backend(
+        "disk I/O error in /var/secret/site.db".into(),
+    ))
+}
+
+#[async_trait::async_trait]
+impl Store for BrokenStore {
+    fn backend(&self) -> &'static str {
+        "broken"
+    }
+    async fn migrate(&self) -> StoreResult<()> {
+        broken()
+    }
+    async fn create_user(&self, _: &NewUser) -> StoreResult<User> {
+        broken()
+    }
+    async fn user_by_id(&self, _: UserId) -> StoreResult<User> {
+        broken()
+    }
+    async fn user_by_slug(&self, _: &str) -> StoreResult<User> {
+        broken()
+    }
+    async fn user_by_email(&self, _: &str) -> StoreResult<User> {
+        broken()
+    }
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        broken()
+    }
+    async fn insert_article(&self, _: &ArticleWrite) -> StoreResult<Article> {
+        broken()
+    }
+    async fn update_article(&self, _: ArticleId, _: &ArticleWrite) -> StoreResult<Article> {
+        broken()
+    }
+    async fn article_by_id(&self, _: ArticleId) -> StoreResult<Article> {
+        broken()
+    }
+    async fn find_by_slug(&self, _: &str) -> StoreResult<SlugLookup> {
+        broken()
+    }
+    async fn list_articles(&self, _: &ArticleQuery) -> StoreResult<Paged<Article>> {
+        broken()
+    }
+    async fn tag_by_slug(&self, _: &str) -> StoreResult<Tag> {
+        broken()
+    }
+    async fn settings(&self) -> StoreResult<SiteSettings> {
+        broken()
+    }
+    async fn save_settings(&self, _: &SiteSettings) -> StoreResult<()> {
+        broken()
+    }
+    async fn export_site(&self) -> StoreResult<SiteDump> {
+        broken()
+    }
+    async fn import_site(&self, _: &SiteDump) -> StoreResult<()> {
+        broken()
+    }
+}
+
+#[tokio::test]
+async fn a_failing_database_is_a_themed_500_that_reveals_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::new(Arc::new(BrokenStore), Config::for_data_dir(dir.path())).unwrap();
+    let router = broadsheet::build_router(state);
+    for path in ["/", "/2026/01/02/story/", "/about/", "/tag/x/"] {
+        let response = router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}"
+        );
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(body.contains("Something went wrong"), "{path}: {body}");
+        assert!(body.contains("<nav class=\"site-nav\""), "themed: {body}");
+        assert!(
+            !body.contains("secret") && !body.contains("disk I/O"),
+            "{body}"
+        );
+    }
+    // Assets need no database.
+    let css = router
+        .oneshot(Request::get("/favicon.ico").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
 }
