@@ -1,0 +1,338 @@
+//! The SQL for articles and pages: reading them with their authors and tags in a fixed
+//! number of queries whatever the page size, and the slug and tag rules of a write.
+//! Write helpers expect to run inside the caller's `BEGIN IMMEDIATE` transaction.
+
+use std::collections::HashMap;
+
+use broadsheet_domain::store::StoreResult;
+use broadsheet_domain::{
+    Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup, StoreError, Tag, Visibility,
+};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::rows::{ArticleRow, db_error, millis};
+
+/// The columns of [`ArticleRow`]: every article read starts with this, so the author's
+/// name comes in the same query as the article.
+macro_rules! select_articles {
+    () => {
+        "SELECT a.id, a.kind, a.slug, a.title, a.excerpt, a.source, a.format, a.body_html, \
+                a.body_text, a.author_id, u.slug AS author_slug, u.display_name AS author_name, \
+                a.status, a.published_at, a.created_at, a.updated_at, a.read_time, \
+                a.word_count, a.cover_image, a.featured \
+         FROM articles a JOIN users u ON u.id = a.author_id"
+    };
+}
+
+pub(crate) async fn by_id(conn: &mut SqliteConnection, id: ArticleId) -> StoreResult<Article> {
+    let row: ArticleRow = sqlx::query_as(concat!(select_articles!(), " WHERE a.id = ?"))
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    single(conn, row).await
+}
+
+/// One query answers both a current and an old slug; comparing the found article's
+/// slug with the one asked for tells which it was.
+pub(crate) async fn by_slug(conn: &mut SqliteConnection, slug: &str) -> StoreResult<SlugLookup> {
+    let row: ArticleRow = sqlx::query_as(concat!(
+        select_articles!(),
+        " WHERE a.slug = ?1 OR a.id = (SELECT article_id FROM slug_redirects WHERE slug = ?1)"
+    ))
+    .bind(slug)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let current = row.slug == slug;
+    let article = single(conn, row).await?;
+    Ok(if current {
+        SlugLookup::Current(article)
+    } else {
+        SlugLookup::Moved(article)
+    })
+}
+
+/// Every article and page, by id, for a dump.
+pub(crate) async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Article>> {
+    let rows = sqlx::query_as(concat!(select_articles!(), " ORDER BY a.id"))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    with_tags(conn, rows).await
+}
+
+/// Three queries for any page: the total, the page joined to its authors, and the tags
+/// of every article on it.
+pub(crate) async fn list(
+    conn: &mut SqliteConnection,
+    query: &ArticleQuery,
+) -> StoreResult<Paged<Article>> {
+    let mut count = QueryBuilder::new("SELECT COUNT(*) FROM articles a");
+    push_filters(&mut count, query);
+    let total: i64 = count
+        .build_query_scalar()
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+
+    let mut page = QueryBuilder::new(select_articles!());
+    push_filters(&mut page, query);
+    // SQLite sorts NULL below every value, so undated drafts come last in DESC order.
+    page.push(" ORDER BY a.published_at DESC, a.id DESC LIMIT ")
+        .push_bind(i64::from(query.per_page))
+        .push(" OFFSET ")
+        // An offset past i64 is past the end either way.
+        .push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
+    let rows = page
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+
+    Ok(Paged {
+        items: with_tags(conn, rows).await?,
+        total: u64::try_from(total).map_err(StoreError::backend)?,
+        page: query.page,
+        per_page: query.per_page,
+    })
+}
+
+fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &ArticleQuery) {
+    sql.push(" WHERE a.kind = ").push_bind(query.kind.as_str());
+    if let Visibility::Public { now } = query.visibility {
+        // Word for word the predicate of the articles_public_listing index.
+        sql.push(" AND a.status IN ('published', 'scheduled') AND a.published_at <= ")
+            .push_bind(millis(now));
+    }
+    if let Some(tag) = &query.tag {
+        sql.push(
+            " AND a.id IN (SELECT at.article_id FROM article_tags at \
+             JOIN tags t ON t.id = at.tag_id WHERE t.slug = ",
+        )
+        .push_bind(tag.as_str())
+        .push(")");
+    }
+    if let Some(author) = query.author {
+        sql.push(" AND a.author_id = ").push_bind(author.0);
+    }
+}
+
+async fn single(conn: &mut SqliteConnection, row: ArticleRow) -> StoreResult<Article> {
+    with_tags(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// Completes rows with their tags in one query, whatever their number.
+async fn with_tags(
+    conn: &mut SqliteConnection,
+    rows: Vec<ArticleRow>,
+) -> StoreResult<Vec<Article>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    // The ids travel as one JSON array: a single bind, however long the page.
+    let ids = serde_json::to_string(&ids).map_err(StoreError::backend)?;
+    let tagged: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT at.article_id, t.name, t.slug FROM article_tags at \
+         JOIN tags t ON t.id = at.tag_id \
+         WHERE at.article_id IN (SELECT value FROM json_each(?)) \
+         ORDER BY at.article_id, at.position",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+
+    let mut tags: HashMap<i64, Vec<Tag>> = HashMap::new();
+    for (article_id, name, slug) in tagged {
+        tags.entry(article_id).or_default().push(Tag { name, slug });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let own = tags.remove(&row.id).unwrap_or_default();
+            row.into_article(own)
+        })
+        .collect()
+}
+
+/// Inserts an article with its tags. `id` is given only when restoring a dump; new
+/// articles get the next one.
+pub(crate) async fn insert(
+    conn: &mut SqliteConnection,
+    id: Option<ArticleId>,
+    article: &ArticleWrite,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) -> StoreResult<ArticleId> {
+    claim_slug(conn, &article.slug, None).await?;
+    let query = bind_fields(
+        sqlx::query(
+            "INSERT INTO articles (kind, slug, title, excerpt, source, format, body_html, \
+             body_text, author_id, status, published_at, read_time, word_count, cover_image, \
+             featured, id, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ),
+        article,
+    );
+    let id = query
+        .bind(id.map(|id| id.0))
+        .bind(millis(created_at))
+        .bind(millis(updated_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .last_insert_rowid();
+    let id = ArticleId(id);
+    replace_tags(conn, id, &article.tags).await?;
+    Ok(id)
+}
+
+/// Replaces an article with its tags, keeping a changed slug as a redirect.
+pub(crate) async fn update(
+    conn: &mut SqliteConnection,
+    id: ArticleId,
+    article: &ArticleWrite,
+    updated_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let old_slug: String = sqlx::query_scalar("SELECT slug FROM articles WHERE id = ?")
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    claim_slug(conn, &article.slug, Some(id)).await?;
+    let query = bind_fields(
+        sqlx::query(
+            "UPDATE articles SET kind = ?, slug = ?, title = ?, excerpt = ?, source = ?, \
+             format = ?, body_html = ?, body_text = ?, author_id = ?, status = ?, \
+             published_at = ?, read_time = ?, word_count = ?, cover_image = ?, featured = ?, \
+             updated_at = ? \
+             WHERE id = ?",
+        ),
+        article,
+    );
+    query
+        .bind(millis(updated_at))
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    if old_slug != article.slug {
+        add_redirect(conn, &old_slug, id).await?;
+    }
+    replace_tags(conn, id, &article.tags).await
+}
+
+/// Binds the fields an insert and an update share, in the order both list them.
+fn bind_fields<'q>(
+    query: sqlx::query::Query<'q, Sqlite, SqliteArguments>,
+    article: &ArticleWrite,
+) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
+    query
+        .bind(article.kind.as_str())
+        .bind(article.slug.as_str())
+        .bind(article.title.as_str())
+        .bind(article.excerpt.as_str())
+        .bind(article.source.as_str())
+        .bind(article.format.as_str())
+        .bind(article.body_html.as_str())
+        .bind(article.body_text.as_str())
+        .bind(article.author_id.0)
+        .bind(article.status.as_str())
+        .bind(article.published_at.map(millis))
+        .bind(i64::from(article.read_time.0))
+        .bind(i64::from(article.word_count))
+        .bind(article.cover_image.as_deref())
+        .bind(article.featured)
+}
+
+/// Makes `slug` usable by `owner` (`None` for an article not created yet): an old slug
+/// of the same article is taken back by dropping its redirect, an old slug of another
+/// is a conflict. A clash with a current slug is left to the unique index.
+async fn claim_slug(
+    conn: &mut SqliteConnection,
+    slug: &str,
+    owner: Option<ArticleId>,
+) -> StoreResult<()> {
+    let holder: Option<i64> =
+        sqlx::query_scalar("SELECT article_id FROM slug_redirects WHERE slug = ?")
+            .bind(slug)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    match holder {
+        None => Ok(()),
+        Some(holder) if owner == Some(ArticleId(holder)) => {
+            sqlx::query("DELETE FROM slug_redirects WHERE slug = ?")
+                .bind(slug)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            Ok(())
+        }
+        Some(_) => Err(StoreError::Conflict { field: "slug" }),
+    }
+}
+
+/// Keeps `slug` as an old slug of `article`, refusing one that is some article's
+/// current slug (which a hand-edited dump could ask for).
+pub(crate) async fn add_redirect(
+    conn: &mut SqliteConnection,
+    slug: &str,
+    article: ArticleId,
+) -> StoreResult<()> {
+    let added = sqlx::query(
+        "INSERT INTO slug_redirects (slug, article_id) SELECT ?1, ?2 \
+         WHERE NOT EXISTS (SELECT 1 FROM articles WHERE slug = ?1)",
+    )
+    .bind(slug)
+    .bind(article.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if added.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { field: "slug" })
+    }
+}
+
+/// Replaces an article's tags, creating the tags it is the first to use. Each step is
+/// one statement for all tags: the tags travel as one JSON array.
+async fn replace_tags(conn: &mut SqliteConnection, id: ArticleId, tags: &[Tag]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let tags = serde_json::to_string(tags).map_err(StoreError::backend)?;
+    // A tag that exists keeps the name it was first written with. `WHERE true` is how
+    // SQLite's parser tells the upsert's ON CONFLICT from a join constraint.
+    sqlx::query(
+        "INSERT INTO tags (name, slug) \
+         SELECT value ->> 'name', value ->> 'slug' FROM json_each(?) WHERE true \
+         ON CONFLICT (slug) DO NOTHING",
+    )
+    .bind(&tags)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO article_tags (article_id, tag_id, position) \
+         SELECT ?, t.id, j.key FROM json_each(?) AS j JOIN tags t ON t.slug = j.value ->> 'slug'",
+    )
+    .bind(id.0)
+    .bind(&tags)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}

@@ -1,0 +1,215 @@
+use std::sync::Arc;
+
+use broadsheet_domain::{
+    ArticleId, ArticleQuery, ContentKind, NewUser, Role, SiteSettings, SlugLookup, Status, Store,
+    StoreError, UserId,
+};
+
+use crate::backends::{backends, each_backend, named};
+use crate::fixtures::{article, author, hours_ago, hours_ahead, now, tags};
+
+/// A small site with something of everything a dump carries.
+async fn build_site(store: &dyn Store) {
+    store
+        .save_settings(&SiteSettings {
+            title: "Harbour Gazette".into(),
+            per_page: 7,
+            ..SiteSettings::default()
+        })
+        .await
+        .unwrap();
+    let ada = author(store, "Ada Lovelace").await;
+    let with_password = NewUser::validate(
+        "Grace Hopper",
+        "grace@example.org",
+        Role::Admin,
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+    )
+    .unwrap();
+    let grace = store.create_user(&with_password).await.unwrap();
+
+    let harbour = store
+        .insert_article(&article(&ada, "Harbour reopens", |a| {
+            a.tags = tags(&["Harbour", "Ferries"]);
+            a.published_at = Some(hours_ago(30));
+            a.featured = true;
+        }))
+        .await
+        .unwrap();
+    // Two slug changes: the dump carries a redirect chain.
+    for slug in ["harbour-reopens-monday", "harbour-reopened"] {
+        let renamed = article(&ada, "Harbour reopened", |a| {
+            a.slug = Some(slug.into());
+            a.tags = tags(&["Ferries", "Harbour"]);
+            a.published_at = harbour.published_at;
+        });
+        store.update_article(harbour.id, &renamed).await.unwrap();
+    }
+    store
+        .insert_article(&article(&grace, "Ferry timetable", |a| {
+            a.tags = tags(&["ferries", "Timetables"]);
+            a.cover_image = Some("/media/ferry.jpg".into());
+        }))
+        .await
+        .unwrap();
+    store
+        .insert_article(&article(&grace, "Next week", |a| {
+            a.status = Status::Scheduled;
+            a.published_at = Some(hours_ahead(48));
+        }))
+        .await
+        .unwrap();
+    store
+        .insert_article(&article(&ada, "Notes", |a| {
+            a.status = Status::Draft;
+            a.published_at = None;
+        }))
+        .await
+        .unwrap();
+    store
+        .insert_article(&article(&ada, "Contact", |a| a.kind = ContentKind::Page))
+        .await
+        .unwrap();
+}
+
+/// Exports a site from every backend and imports it into every backend, itself
+/// included: `db copy` must work in all directions.
+#[tokio::test]
+async fn an_imported_export_exports_the_same_site() {
+    for from in backends() {
+        for to in backends() {
+            let (source_db, source) = from.fresh_store().await;
+            let (target_db, target) = to.fresh_store().await;
+            let name = format!("{} -> {}", from.name(), to.name());
+            named(&name, copy_story(source, target)).await;
+            source_db.remove().await;
+            target_db.remove().await;
+        }
+    }
+}
+
+async fn copy_story(source: Arc<dyn Store>, target: Arc<dyn Store>) {
+    build_site(&*source).await;
+    let dump = source.export_site().await.unwrap();
+    assert_eq!(dump.users.len(), 2);
+    assert_eq!(dump.articles.len(), 5);
+    let redirects: Vec<_> = dump.redirects.iter().map(|r| r.slug.as_str()).collect();
+    assert_eq!(
+        redirects,
+        ["harbour-reopens", "harbour-reopens-monday"],
+        "by slug"
+    );
+    assert!(dump.articles.windows(2).all(|w| w[0].id < w[1].id), "by id");
+
+    target.import_site(&dump).await.unwrap();
+    assert_eq!(target.export_site().await.unwrap(), dump);
+
+    // The copy serves like the original.
+    let moved = target.find_by_slug("harbour-reopens").await.unwrap();
+    assert!(matches!(moved, SlugLookup::Moved(ref a) if a.slug == "harbour-reopened"));
+    assert_eq!(target.tag_by_slug("ferries").await.unwrap().name, "Ferries");
+    assert_eq!(
+        target
+            .list_articles(&ArticleQuery::public(now(), 1, 10))
+            .await
+            .unwrap(),
+        source
+            .list_articles(&ArticleQuery::public(now(), 1, 10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        target.user_by_email("grace@example.org").await.unwrap(),
+        source.user_by_email("grace@example.org").await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn import_only_fills_an_empty_store() {
+    each_backend(|store| async move {
+        let dump = store.export_site().await.unwrap();
+        store.save_settings(&SiteSettings::default()).await.unwrap();
+        store
+            .import_site(&dump)
+            .await
+            .expect("saved settings alone are no content");
+
+        author(&*store, "Ada Lovelace").await;
+        let err = store.import_site(&dump).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { field: "site" }),
+            "{err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn new_rows_after_an_import_get_ids_the_dump_did_not_use() {
+    for backend in backends() {
+        let (source_db, source) = backend.fresh_store().await;
+        let (target_db, target) = backend.fresh_store().await;
+        named(backend.name(), async move {
+            build_site(&*source).await;
+            let mut dump = source.export_site().await.unwrap();
+            // Ids well past anything the target has handed out itself.
+            for user in &mut dump.users {
+                user.id = UserId(user.id.0 + 100);
+            }
+            for article in &mut dump.articles {
+                article.id = ArticleId(article.id.0 + 500);
+                article.author.id = UserId(article.author.id.0 + 100);
+            }
+            for redirect in &mut dump.redirects {
+                redirect.article_id = ArticleId(redirect.article_id.0 + 500);
+            }
+            target.import_site(&dump).await.unwrap();
+            assert_eq!(
+                target.export_site().await.unwrap(),
+                dump,
+                "ids kept as given"
+            );
+
+            let max_user = dump.users.iter().map(|u| u.id).max().unwrap();
+            let max_article = dump.articles.iter().map(|a| a.id).max().unwrap();
+            let newcomer = author(&*target, "New Hire").await;
+            assert!(
+                newcomer.id > max_user,
+                "{:?} after {max_user:?}",
+                newcomer.id
+            );
+            let fresh = target
+                .insert_article(&article(&newcomer, "First day", |_| {}))
+                .await
+                .unwrap();
+            assert!(
+                fresh.id > max_article,
+                "{:?} after {max_article:?}",
+                fresh.id
+            );
+        })
+        .await;
+        source_db.remove().await;
+        target_db.remove().await;
+    }
+}
+
+/// Two nodes starting at once both migrate the same database; later starts find
+/// nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_at_once_and_again_is_safe() {
+    for backend in backends() {
+        let db = backend.create();
+        let (one, two) = (db.connect().await, db.connect().await);
+        named(backend.name(), async move {
+            let (first, second) = tokio::join!(one.migrate(), two.migrate());
+            first.expect("first node migrates");
+            second.expect("second node migrates");
+            one.migrate().await.expect("a restart migrates again");
+            let ada = author(&*one, "Ada Lovelace").await;
+            assert_eq!(two.user_by_id(ada.id).await.unwrap(), ada, "one database");
+        })
+        .await;
+        db.remove().await;
+    }
+}

@@ -1,0 +1,12 @@
+//! The store conformance suite: every test tells one story through the
+//! [`broadsheet_domain::Store`] trait and runs it against every backend (see
+//! [`backends`]), so SQLite and PostgreSQL are held to the same observable behaviour.
+
+mod articles;
+mod backends;
+mod dump;
+mod fixtures;
+mod listing;
+mod settings;
+mod slugs;
+mod users;
