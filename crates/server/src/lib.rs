@@ -1,1 +1,19 @@
-//! tmp
+//! The `broadsheet` binary's library: command line, configuration, the HTTP site and
+//! its theme. `main.rs` only parses arguments and calls in here, so integration tests
+//! can build the same router and stores the binary uses.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod db_copy;
+pub mod error;
+pub mod frontmatter;
+pub mod password;
+pub mod publish;
+pub mod serve;
+pub mod site;
+pub mod theme;
+pub mod welcome;
+
+pub use app::{AppState, build_router};

@@ -111,10 +111,16 @@ async fn publish_from_a_separate_process_shows_at_once_on_a_running_server() {
     let out = broadsheet(dir.path(), &["article", "publish", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.contains("/2026/03/04/harbour-bridge-vote/"), "{printed}");
+    assert!(
+        printed.contains("/2026/03/04/harbour-bridge-vote/"),
+        "{printed}"
+    );
 
     let (_, home) = server.get("/").await;
-    assert!(home.contains("Harbour bridge vote &amp; the &lt;late&gt; session"), "{home}");
+    assert!(
+        home.contains("Harbour bridge vote &amp; the &lt;late&gt; session"),
+        "{home}"
+    );
     let (status, page) = server.get("/2026/03/04/harbour-bridge-vote/").await;
     assert_eq!(status, 200);
     // 406 words at 200 per minute: 2 min 2 s (121.8 s rounds to 122).
@@ -138,10 +144,26 @@ fn bad_files_are_refused_with_the_problem_named_and_nothing_written() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &[u8], &str); 5] = [
         ("no-title.md", b"---\nslug: no-title\n---\nBody\n", "title"),
-        ("bad-date.md", b"---\ntitle: Bad date\ndate: the 31st of Smarch\n---\nBody\n", "Smarch"),
-        ("bad-status.md", b"---\ntitle: Bad status\nstatus: live\n---\nBody\n", "status"),
-        ("bad-utf8.md", b"---\ntitle: Bad bytes\n---\nBody \xff\xfe\n", "UTF-8"),
-        ("bad-slug.md", b"---\ntitle: Bad slug\nslug: Not A Slug\n---\nBody\n", "slug"),
+        (
+            "bad-date.md",
+            b"---\ntitle: Bad date\ndate: the 31st of Smarch\n---\nBody\n",
+            "Smarch",
+        ),
+        (
+            "bad-status.md",
+            b"---\ntitle: Bad status\nstatus: live\n---\nBody\n",
+            "status",
+        ),
+        (
+            "bad-utf8.md",
+            b"---\ntitle: Bad bytes\n---\nBody \xff\xfe\n",
+            "UTF-8",
+        ),
+        (
+            "bad-slug.md",
+            b"---\ntitle: Bad slug\nslug: Not A Slug\n---\nBody\n",
+            "slug",
+        ),
     ];
     for (name, bytes, problem) in cases {
         let file = dir.path().join(name);
@@ -166,7 +188,16 @@ fn user_add_and_config_default() {
     let add = |email: &str| {
         broadsheet(
             dir.path(),
-            &["user", "add", "--name", "Ada Lovelace", "--email", email, "--role", "editor"],
+            &[
+                "user",
+                "add",
+                "--name",
+                "Ada Lovelace",
+                "--email",
+                email,
+                "--role",
+                "editor",
+            ],
         )
     };
     let out = add("ada@example.org");
@@ -187,7 +218,16 @@ fn user_add_and_config_default() {
     let with_config = |config: &Path, email: &str| {
         broadsheet(
             dir.path(),
-            &["--config", config.to_str().unwrap(), "user", "add", "--name", email, "--email", email],
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "user",
+                "add",
+                "--name",
+                email,
+                "--email",
+                email,
+            ],
         )
     };
     let out = with_config(&config, "grace@example.org");

@@ -2,6 +2,7 @@
 //! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
 
 mod assets;
+mod cli;
 mod errors;
 mod pages;
 mod redirects;

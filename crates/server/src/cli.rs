@@ -1,0 +1,218 @@
+//! The command line: `broadsheet serve`, `user add`, `article publish`, `config default`.
+//!
+//! Every flag can also come from a `BROADSHEET_*` environment variable (clap reads both)
+//! and, for the keys of the config file, from that file; see [`crate::config`].
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use broadsheet_domain::{NewUser, Role};
+
+use crate::config::{self, Config, Database, RawConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "broadsheet",
+    version,
+    about = "A news and blog publishing server in one binary."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// A TOML config file (see `broadsheet config default`).
+    #[arg(long, global = true, env = "BROADSHEET_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where data lives [default: ./data].
+    #[arg(long, global = true, env = "BROADSHEET_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A postgres:// URL, or sqlite:PATH [default: SQLite in the data directory].
+    #[arg(
+        long,
+        global = true,
+        env = "BROADSHEET_DATABASE_URL",
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site over HTTP.
+    Serve(ServeArgs),
+    /// Manage the newsroom's users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Publish articles from files.
+    #[command(subcommand)]
+    Article(ArticleCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy a whole site into a new, empty database (SQLite to PostgreSQL or back),
+    /// verified by row counts and a checksum.
+    Copy {
+        /// sqlite:PATH or postgres://...
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// sqlite:PATH or postgres://...; must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BROADSHEET_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Public URL of the site, for canonical links [default: http://<listen>].
+    #[arg(long, env = "BROADSHEET_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// A directory of templates and assets overriding the built-in theme.
+    #[arg(long, env = "BROADSHEET_THEME_DIR", value_name = "DIR")]
+    pub theme_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is asked for on a terminal, or read from
+    /// BROADSHEET_PASSWORD.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// contributor, author, editor or admin.
+        #[arg(long, default_value = "author")]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArticleCommand {
+    /// Publish a Markdown file with YAML (---) or TOML (+++) front matter; a file whose
+    /// slug exists already updates that article.
+    Publish {
+        file: PathBuf,
+        /// The author's slug or email, overriding the file's `author`.
+        #[arg(long)]
+        author: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print an annotated example config file.
+    Default,
+}
+
+impl Cli {
+    /// Merges flags, environment and the config file into a validated [`Config`].
+    pub fn config(&self, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
+        let from_flags = RawConfig {
+            listen: serve.and_then(|s| s.listen.clone()),
+            data_dir: self.global.data_dir.clone(),
+            database_url: self.global.database_url.clone(),
+            base_url: serve.and_then(|s| s.base_url.clone()),
+            theme_dir: serve.and_then(|s| s.theme_dir.clone()),
+        };
+        let from_file = match &self.global.config {
+            Some(path) => RawConfig::load(path)?,
+            None => RawConfig::default(),
+        };
+        Config::from_raw(from_flags.or(from_file))
+    }
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve(args) => crate::serve::run(cli.config(Some(args))?).await,
+        Command::User(UserCommand::Add { name, email, role }) => {
+            let config = cli.config(None)?;
+            let password = read_password()?;
+            let hash = crate::password::hash(&password)?;
+            let new = NewUser::validate(name, email, *role, Some(hash))?;
+            let store = crate::backend::open(&config.database).await?;
+            let user = store.create_user(&new).await.map_err(|e| match e {
+                broadsheet_domain::StoreError::Conflict { field } => {
+                    anyhow::anyhow!("{field}: a user with this {field} exists already")
+                }
+                other => other.into(),
+            })?;
+            println!(
+                "added {} <{}> as {} (/author/{}/)",
+                user.display_name, user.email, user.role, user.slug
+            );
+            Ok(())
+        }
+        Command::Article(ArticleCommand::Publish { file, author }) => {
+            let config = cli.config(None)?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let store = crate::backend::open(&config.database).await?;
+            let outcome = crate::publish::publish(store.as_ref(), &bytes, author.as_deref())
+                .await
+                .with_context(|| format!("{} was not published", file.display()))?;
+            let settings = store.settings().await?;
+            let article = outcome.article();
+            let verb = match outcome {
+                crate::publish::Outcome::Created(_) => "created",
+                crate::publish::Outcome::Updated(_) => "updated",
+            };
+            println!(
+                "{verb} {} ({}): {}{} · read time {}",
+                article.kind.as_str(),
+                article.status.as_str(),
+                config.base_url,
+                article.permalink(settings.tz()),
+                article.read_time.short()
+            );
+            Ok(())
+        }
+        Command::Db(DbCommand::Copy { from, to }) => {
+            let source = crate::backend::open(&Database::from_url(from).context("--from")?).await?;
+            let target = crate::backend::open(&Database::from_url(to).context("--to")?).await?;
+            let summary = crate::db_copy::copy(source.as_ref(), target.as_ref()).await?;
+            println!("copied {summary}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", config::DEFAULT_TOML);
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let password = match std::env::var("BROADSHEET_PASSWORD") {
+        Ok(p) => p,
+        Err(_) if std::io::stdin().is_terminal() => {
+            let first = rpassword::prompt_password("Password: ")?;
+            let again = rpassword::prompt_password("Password again: ")?;
+            if first != again {
+                bail!("password: the two entries differ");
+            }
+            first
+        }
+        Err(_) => bail!("password: set BROADSHEET_PASSWORD or run on a terminal to be asked"),
+    };
+    crate::password::check_strength(&password).map_err(|m| anyhow::anyhow!("password: {m}"))?;
+    Ok(password)
+}

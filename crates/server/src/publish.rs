@@ -1,0 +1,110 @@
+//! Publishing a Markdown file: `broadsheet article publish FILE.md`.
+//!
+//! The file is parsed and validated completely before anything is written, and the
+//! write is one store call, so a bad file changes nothing. A file whose slug already
+//! exists updates that article, which makes `publish` safe to re-run after an edit.
+
+use broadsheet_domain::{
+    Article, ArticleInput, Role, SlugLookup, SourceFormat, Store, StoreError, User, UserId,
+    ValidationErrors, clock,
+};
+
+use crate::frontmatter;
+
+/// What publishing did.
+#[derive(Debug)]
+pub enum Outcome {
+    Created(Article),
+    Updated(Article),
+}
+
+impl Outcome {
+    pub fn article(&self) -> &Article {
+        match self {
+            Outcome::Created(a) | Outcome::Updated(a) => a,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Publishes (creates or updates) the article in `bytes`. `author` (a user's slug, email
+/// or name) overrides the file's `author`; with neither, the oldest admin writes it.
+pub async fn publish(
+    store: &dyn Store,
+    bytes: &[u8],
+    author: Option<&str>,
+) -> Result<Outcome, PublishError> {
+    let settings = store.settings().await?;
+    let file = frontmatter::parse(bytes, settings.tz())?;
+    let author_id = resolve_author(store, author.or(file.author.as_deref())).await?;
+    let slug = file
+        .slug
+        .clone()
+        .unwrap_or_else(|| broadsheet_domain::slug::slugify(&file.title));
+    let existing = match store.find_by_slug(&slug).await {
+        Ok(SlugLookup::Current(article) | SlugLookup::Moved(article)) => Some(article),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let write = ArticleInput {
+        kind: file.kind,
+        title: file.title,
+        slug: Some(slug),
+        excerpt: file.excerpt,
+        source: file.body,
+        format: SourceFormat::Markdown,
+        tags: file.tags,
+        author_id,
+        status: file.status,
+        // Re-publishing keeps the original date unless the file names one.
+        published_at: file
+            .date
+            .or_else(|| existing.as_ref().and_then(|a| a.published_at)),
+        cover_image: file.cover_image,
+        featured: file.featured,
+    }
+    .prepare(settings.reading_speed, clock::now())?;
+    Ok(match existing {
+        Some(article) => Outcome::Updated(store.update_article(article.id, &write).await?),
+        None => Outcome::Created(store.insert_article(&write).await?),
+    })
+}
+
+/// Finds the author a file names (slug, email or name). Without a name: the oldest
+/// active admin, else the oldest user, else (on a site with no users yet) the
+/// built-in desk author, so a newcomer can publish before adding anyone.
+async fn resolve_author(store: &dyn Store, wanted: Option<&str>) -> Result<UserId, PublishError> {
+    let users = store.list_users().await?;
+    let Some(wanted) = wanted.map(str::trim).filter(|w| !w.is_empty()) else {
+        let oldest = users
+            .iter()
+            .find(|u| u.role == Role::Admin && u.active)
+            .or(users.first());
+        return match oldest {
+            Some(user) => Ok(user.id),
+            None => Ok(crate::welcome::desk_author(store).await?),
+        };
+    };
+    users
+        .iter()
+        .find(|u: &&User| {
+            u.slug == wanted
+                || u.email.eq_ignore_ascii_case(wanted)
+                || u.display_name.eq_ignore_ascii_case(wanted)
+        })
+        .map(|u| u.id)
+        .ok_or_else(|| {
+            ValidationErrors::single(
+                "author",
+                format!("no user \"{wanted}\"; name an existing user's slug or email, or add one with `broadsheet user add`"),
+            )
+            .into()
+        })
+}

@@ -1,0 +1,47 @@
+//! `broadsheet serve`: open the store, make sure the site has content, listen, and
+//! shut down gracefully on Ctrl-C or SIGTERM.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, build_router};
+use crate::config::Config;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = crate::backend::open(&config.database).await?;
+    if crate::welcome::ensure_welcome(store.as_ref()).await? {
+        tracing::info!("empty site: created the welcome article and About page");
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let base_url = config.base_url.clone();
+    let state = AppState::new(store, config)?;
+    tracing::info!(
+        "serving {base_url}/ (listening on {})",
+        listener.local_addr()?
+    );
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
