@@ -9,6 +9,7 @@
 //! same thing and the site never recomputes on a page view.
 
 pub mod article;
+pub mod change;
 pub mod clock;
 pub mod dump;
 pub mod error;
@@ -24,6 +25,7 @@ pub use article::{
     Article, ArticleId, ArticleInput, ArticleQuery, ArticleWrite, AuthorRef, ContentKind, Paged,
     SlugLookup, SourceFormat, Status, Visibility,
 };
+pub use change::{Change, ChangeStream};
 pub use dump::{SiteDump, SlugRedirect};
 pub use error::{FieldError, StoreError, ValidationErrors};
 pub use settings::SiteSettings;

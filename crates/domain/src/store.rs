@@ -1,6 +1,6 @@
 //! The storage seam. Every backend implements [`Store`]; the server holds an
 //! `Arc<dyn Store>` chosen at run time from the database URL, and handlers never
-//! write SQL. One conformance suite (in the server's tests) runs against each backend.
+//! write SQL. One conformance suite (`crates/store-tests`) runs against each backend.
 //!
 //! Stores keep what the domain prepared; they do not validate or render. They own the
 //! invariants that need a transaction: a slug is unique across current and old slugs,
@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
+use crate::change::ChangeStream;
 use crate::dump::SiteDump;
 use crate::settings::SiteSettings;
 use crate::tag::Tag;
@@ -73,4 +74,15 @@ pub trait Store: Send + Sync + 'static {
     /// Restores a dump into an empty store, keeping ids and timestamps (and moving id
     /// sequences past them). `Conflict { field: "site" }` when the store has content.
     async fn import_site(&self, dump: &SiteDump) -> StoreResult<()>;
+
+    // --- change notices ---
+
+    /// Subscribes to change notices from every process on this database (see
+    /// [`crate::change`]). Every write above that succeeds publishes its notice:
+    /// user writes `Users`, article writes `Article(id)`, settings `Settings`, an
+    /// import `All`.
+    ///
+    /// The stream carries every notice committed after this returns, and ends only
+    /// when the store is closed; dropping it stops the listening.
+    async fn subscribe(&self) -> StoreResult<ChangeStream>;
 }

@@ -13,8 +13,14 @@
 //! - [`PgStore::connect_in_schema`] keeps every table in one schema, so several sites,
 //!   or tests running in parallel, can share a database.
 //! - Timestamps are `timestamptz`; the domain hands them over truncated to milliseconds.
+//! - Change notices are `NOTIFY`s sent inside each write's transaction, on the channel
+//!   `broadsheet_changes` for a site in the default schema and
+//!   `broadsheet_changes_<schema>` for one in another (see `changes.rs`). Sending
+//!   `all` on it by hand (`NOTIFY broadsheet_changes, 'all'`) makes every node flush
+//!   its caches.
 
 mod articles;
+mod changes;
 mod rows;
 
 use std::str::FromStr;
@@ -23,15 +29,15 @@ use async_trait::async_trait;
 use broadsheet_domain::dump::FORMAT_VERSION;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, NewUser, Paged, SiteDump, SiteSettings,
-    SlugLookup, SlugRedirect, Store, StoreError, Tag, User, UserId, clock,
+    Article, ArticleId, ArticleQuery, ArticleWrite, Change, ChangeStream, NewUser, Paged, SiteDump,
+    SiteSettings, SlugLookup, SlugRedirect, Store, StoreError, Tag, User, UserId, clock,
 };
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, Postgres, Transaction};
 
-use crate::rows::{UserRow, db_error, new_user_of, write_of};
+use crate::rows::{UserRow, db_error, new_user_of};
 
 static MIGRATOR: Migrator = sqlx::migrate!();
 
@@ -47,6 +53,8 @@ macro_rules! select_users {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Where this site's change notices go (see [`changes::channel_of`]).
+    channel: String,
 }
 
 impl PgStore {
@@ -54,7 +62,7 @@ impl PgStore {
     /// [`Store::migrate`] before use.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(StoreError::backend)?;
-        Self::connect_with(options).await
+        Self::connect_with(options, changes::channel_of(None)).await
     }
 
     /// Connects like [`PgStore::connect`] with every table in `schema`, which is
@@ -76,15 +84,30 @@ impl PgStore {
         conn.close().await.map_err(db_error)?;
         // search_path as a startup option applies to every pooled connection, including
         // the one `migrate` opens, and unqualified names then resolve only in `schema`.
-        Self::connect_with(options.options([("search_path", schema)])).await
+        let options = options.options([("search_path", schema)]);
+        Self::connect_with(options, changes::channel_of(Some(schema))).await
     }
 
-    async fn connect_with(options: PgConnectOptions) -> Result<PgStore, StoreError> {
+    async fn connect_with(
+        options: PgConnectOptions,
+        channel: String,
+    ) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .connect_with(options)
             .await
             .map_err(db_error)?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, channel })
+    }
+
+    /// Closes the store: waits for the queries under way, refuses new ones, and ends
+    /// every change stream it handed out.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Notifies subscribers of `change` when the transaction `tx` commits.
+    async fn publish(&self, tx: &mut PgConnection, change: Change) -> StoreResult<()> {
+        changes::publish(tx, &self.channel, change).await
     }
 
     /// Starts a transaction that may write articles: it holds the slug lock (see the
@@ -197,8 +220,11 @@ impl Store for PgStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        insert_user(&mut conn, None, user, true, clock::now()).await
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let created = insert_user(&mut tx, None, user, true, clock::now()).await?;
+        self.publish(&mut tx, Change::Users).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(created)
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<User> {
@@ -242,6 +268,7 @@ impl Store for PgStore {
         let mut tx = self.begin_write().await?;
         let id = articles::insert(&mut tx, None, article, now, now).await?;
         let stored = articles::by_id(&mut tx, id).await?;
+        self.publish(&mut tx, Change::Article(id)).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -250,6 +277,7 @@ impl Store for PgStore {
         let mut tx = self.begin_write().await?;
         articles::update(&mut tx, id, article, clock::now()).await?;
         let stored = articles::by_id(&mut tx, id).await?;
+        self.publish(&mut tx, Change::Article(id)).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -284,8 +312,10 @@ impl Store for PgStore {
     }
 
     async fn save_settings(&self, settings: &SiteSettings) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        store_settings(&mut conn, settings).await
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        store_settings(&mut tx, settings).await?;
+        self.publish(&mut tx, Change::Settings).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn export_site(&self) -> StoreResult<SiteDump> {
@@ -345,7 +375,7 @@ impl Store for PgStore {
             insert_user(&mut tx, Some(user.id), &new, user.active, user.created_at).await?;
         }
         for article in &dump.articles {
-            let write = write_of(article);
+            let write = article.to_write();
             let id = Some(article.id);
             articles::insert(&mut tx, id, &write, article.created_at, article.updated_at).await?;
         }
@@ -363,7 +393,12 @@ impl Store for PgStore {
                 .await
                 .map_err(db_error)?;
         }
+        self.publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)
+    }
+
+    async fn subscribe(&self) -> StoreResult<ChangeStream> {
+        changes::subscribe(&self.pool, &self.channel).await
     }
 }
 

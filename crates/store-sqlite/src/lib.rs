@@ -15,8 +15,13 @@
 //!   lock from the start also makes "check the slug, then take it" atomic.
 //! - Timestamps are INTEGER milliseconds since the Unix epoch, the precision the domain
 //!   keeps (see [`broadsheet_domain::clock`]).
+//! - Change notices go through a `change_log` table that every write appends to in its
+//!   own transaction and that subscribers poll (see `changes.rs`): SQLite has no
+//!   NOTIFY, and the processes sharing the file (a server, the CLI) have only the file
+//!   in common.
 
 mod articles;
+mod changes;
 mod rows;
 
 use std::path::Path;
@@ -27,8 +32,8 @@ use async_trait::async_trait;
 use broadsheet_domain::dump::FORMAT_VERSION;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, NewUser, Paged, SiteDump, SiteSettings,
-    SlugLookup, SlugRedirect, Store, StoreError, Tag, User, UserId, clock,
+    Article, ArticleId, ArticleQuery, ArticleWrite, Change, ChangeStream, NewUser, Paged, SiteDump,
+    SiteSettings, SlugLookup, SlugRedirect, Store, StoreError, Tag, User, UserId, clock,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -36,7 +41,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{SqliteConnection, migrate::Migrator};
 
-use crate::rows::{UserRow, db_error, millis, new_user_of, write_of};
+use crate::rows::{UserRow, db_error, millis, new_user_of};
 
 static MIGRATOR: Migrator = sqlx::migrate!();
 
@@ -88,6 +93,12 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
         Ok(SqliteStore { pool })
+    }
+
+    /// Closes the store: waits for the queries under way, refuses new ones, and ends
+    /// every change stream it handed out (within a poll interval).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Starts a transaction that holds the write lock from its first statement (see
@@ -173,8 +184,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        insert_user(&mut conn, None, user, true, clock::now()).await
+        let mut tx = self.begin_write().await?;
+        let created = insert_user(&mut tx, None, user, true, clock::now()).await?;
+        changes::publish(&mut tx, Change::Users).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(created)
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<User> {
@@ -218,6 +232,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let id = articles::insert(&mut tx, None, article, now, now).await?;
         let stored = articles::by_id(&mut tx, id).await?;
+        changes::publish(&mut tx, Change::Article(id)).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -226,6 +241,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         articles::update(&mut tx, id, article, clock::now()).await?;
         let stored = articles::by_id(&mut tx, id).await?;
+        changes::publish(&mut tx, Change::Article(id)).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -260,8 +276,10 @@ impl Store for SqliteStore {
     }
 
     async fn save_settings(&self, settings: &SiteSettings) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        store_settings(&mut conn, settings).await
+        let mut tx = self.begin_write().await?;
+        store_settings(&mut tx, settings).await?;
+        changes::publish(&mut tx, Change::Settings).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn export_site(&self) -> StoreResult<SiteDump> {
@@ -315,7 +333,7 @@ impl Store for SqliteStore {
             insert_user(&mut tx, Some(user.id), &new, user.active, user.created_at).await?;
         }
         for article in &dump.articles {
-            let write = write_of(article);
+            let write = article.to_write();
             let id = Some(article.id);
             articles::insert(&mut tx, id, &write, article.created_at, article.updated_at).await?;
         }
@@ -323,7 +341,12 @@ impl Store for SqliteStore {
             articles::add_redirect(&mut tx, &redirect.slug, redirect.article_id).await?;
         }
         // AUTOINCREMENT has already moved its counters past the ids inserted above.
+        changes::publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)
+    }
+
+    async fn subscribe(&self) -> StoreResult<ChangeStream> {
+        changes::subscribe(&self.pool).await
     }
 }
 
@@ -355,5 +378,39 @@ mod tests {
     async fn an_in_memory_database_opens_and_migrates() {
         let store = SqliteStore::open_url("sqlite::memory:").await.unwrap();
         works(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_whose_unread_notices_were_pruned_is_told_all() {
+        use futures::StreamExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("site.db"))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let mut changes = store.subscribe().await.unwrap();
+        // The stream reads the log only while polled, so this notice stays unread...
+        store.save_settings(&SiteSettings::default()).await.unwrap();
+        // ...until it is older than the log keeps, and the next write prunes it.
+        sqlx::query("UPDATE change_log SET at_ms = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let ada = NewUser::validate("Ada Lovelace", "ada@example.org", Role::Author, None);
+        store.create_user(&ada.unwrap()).await.unwrap();
+        let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(remaining, 1, "only the newest notice is left");
+
+        assert_eq!(changes.next().await, Some(Change::All), "instead of Users");
+        store.save_settings(&SiteSettings::default()).await.unwrap();
+        assert_eq!(
+            changes.next().await,
+            Some(Change::Settings),
+            "then as usual"
+        );
     }
 }

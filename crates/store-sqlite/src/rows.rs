@@ -3,9 +3,7 @@
 
 use broadsheet_domain::read_time::ReadTime;
 use broadsheet_domain::store::StoreResult;
-use broadsheet_domain::{
-    Article, ArticleId, ArticleWrite, AuthorRef, NewUser, StoreError, Tag, User, UserId,
-};
+use broadsheet_domain::{Article, ArticleId, AuthorRef, NewUser, StoreError, Tag, User, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::error::ErrorKind;
 
@@ -143,27 +141,5 @@ pub(crate) fn new_user_of(user: &User) -> NewUser {
         role: user.role,
         bio: user.bio.clone(),
         password_hash: user.password_hash.clone(),
-    }
-}
-
-/// A dumped article as the insert that restores it takes it.
-pub(crate) fn write_of(article: &Article) -> ArticleWrite {
-    ArticleWrite {
-        kind: article.kind,
-        slug: article.slug.clone(),
-        title: article.title.clone(),
-        excerpt: article.excerpt.clone(),
-        source: article.source.clone(),
-        format: article.format,
-        body_html: article.body_html.clone(),
-        body_text: article.body_text.clone(),
-        tags: article.tags.clone(),
-        author_id: article.author.id,
-        status: article.status,
-        published_at: article.published_at,
-        read_time: article.read_time,
-        word_count: article.word_count,
-        cover_image: article.cover_image.clone(),
-        featured: article.featured,
     }
 }

@@ -8,6 +8,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 
@@ -99,20 +100,38 @@ pub enum TestDb {
     Postgres { url: String, schema: String },
 }
 
+/// Closes a store when awaited, which the `Store` trait cannot do.
+pub type Close = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 impl TestDb {
     /// Opens a store on this database, as another process starting would.
     pub async fn connect(&self) -> Arc<dyn Store> {
+        self.connect_closable().await.0
+    }
+
+    /// Opens a store like [`TestDb::connect`], with the means to close it.
+    pub async fn connect_closable(&self) -> (Arc<dyn Store>, Close) {
         match self {
-            TestDb::Sqlite(dir) => Arc::new(
-                SqliteStore::open(&dir.path().join("site").join("broadsheet.db"))
+            TestDb::Sqlite(dir) => {
+                let store = SqliteStore::open(&dir.path().join("site").join("broadsheet.db"))
                     .await
-                    .expect("open SQLite"),
-            ),
-            TestDb::Postgres { url, schema } => Arc::new(
-                PgStore::connect_in_schema(url, schema)
+                    .expect("open SQLite");
+                let closing = store.clone();
+                (
+                    Arc::new(store),
+                    Box::pin(async move { closing.close().await }),
+                )
+            }
+            TestDb::Postgres { url, schema } => {
+                let store = PgStore::connect_in_schema(url, schema)
                     .await
-                    .expect("connect to PostgreSQL"),
-            ),
+                    .expect("connect to PostgreSQL");
+                let closing = store.clone();
+                (
+                    Arc::new(store),
+                    Box::pin(async move { closing.close().await }),
+                )
+            }
         }
     }
 
@@ -137,6 +156,21 @@ where
     for backend in backends() {
         let (db, store) = backend.fresh_store().await;
         named(backend.name(), story(store)).await;
+        db.remove().await;
+    }
+}
+
+/// Runs `story` against two stores on one fresh database of every backend in turn, as
+/// two processes sharing a site (two nodes, a node and the CLI) would open it.
+pub async fn each_backend_twice<F, Fut>(story: F)
+where
+    F: Fn(Arc<dyn Store>, Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for backend in backends() {
+        let (db, store) = backend.fresh_store().await;
+        let other = db.connect().await;
+        named(backend.name(), story(store, other)).await;
         db.remove().await;
     }
 }

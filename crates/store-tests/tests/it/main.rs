@@ -4,6 +4,7 @@
 
 mod articles;
 mod backends;
+mod changes;
 mod dump;
 mod fixtures;
 mod listing;
