@@ -8,8 +8,8 @@ use broadsheet::AppState;
 use broadsheet::config::Config;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, NewUser, Paged, SiteDump, SiteSettings,
-    SlugLookup, Store, StoreError, Tag, User, UserId,
+    Article, ArticleId, ArticleQuery, ArticleWrite, ChangeStream, NewUser, Paged, SiteDump,
+    SiteSettings, SlugLookup, Store, StoreError, Tag, User, UserId,
 };
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -157,6 +157,10 @@ impl Store for BrokenStore {
     }
     async fn import_site(&self, _: &SiteDump) -> StoreResult<()> {
         broken()
+    }
+    async fn subscribe(&self) -> StoreResult<ChangeStream> {
+        // The server starts (it must, to answer 500s); no notice ever comes.
+        Ok(Box::pin(futures::stream::pending()))
     }
 }
 
