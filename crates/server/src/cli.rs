@@ -57,9 +57,21 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Show or change the site settings (title, time zone, reading speed...).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print the site settings as TOML.
+    Show,
+    /// Change one setting: title, description, time_zone, language, words_per_minute,
+    /// cjk_chars_per_minute or per_page. Running servers pick it up within a second.
+    Set { key: String, value: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +196,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 article.permalink(settings.tz()),
                 article.read_time.short()
             );
+            Ok(())
+        }
+        Command::Settings(command) => {
+            let config = cli.config(None)?;
+            let store = crate::backend::open(&config.database).await?;
+            let mut settings = store.settings().await?;
+            if let SettingsCommand::Set { key, value } = command {
+                crate::settings::set(&mut settings, key, value)?;
+                store.save_settings(&settings).await?;
+            }
+            print!("{}", toml::to_string(&settings)?);
             Ok(())
         }
         Command::Db(DbCommand::Copy { from, to }) => {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db_copy;
@@ -12,6 +13,7 @@ pub mod frontmatter;
 pub mod password;
 pub mod publish;
 pub mod serve;
+pub mod settings;
 pub mod site;
 pub mod theme;
 pub mod welcome;

@@ -16,7 +16,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let base_url = config.base_url.clone();
-    let state = AppState::new(store, config)?;
+    let state = AppState::new(store, config).await?;
     tracing::info!(
         "serving {base_url}/ (listening on {})",
         listener.local_addr()?

@@ -104,7 +104,11 @@ pub async fn ensure_welcome(store: &dyn Store) -> Result<bool, StoreError> {
         }
         .prepare(settings.reading_speed, now)
         .expect("the built-in welcome content is valid");
-        store.insert_article(&write).await?;
+        match store.insert_article(&write).await {
+            // Another node starting at the same moment wrote it first.
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(true)
 }
@@ -116,7 +120,12 @@ pub async fn desk_author(store: &dyn Store) -> Result<UserId, StoreError> {
         Err(StoreError::NotFound) => {
             let new = NewUser::validate(AUTHOR_NAME, AUTHOR_EMAIL, Role::Editor, None)
                 .expect("the built-in author is valid");
-            Ok(store.create_user(&new).await?.id)
+            match store.create_user(&new).await {
+                Ok(user) => Ok(user.id),
+                // Another node starting at the same moment created it first.
+                Err(StoreError::Conflict { .. }) => Ok(store.user_by_email(AUTHOR_EMAIL).await?.id),
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     }

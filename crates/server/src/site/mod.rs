@@ -22,7 +22,7 @@ use axum::http::{Method, Uri};
 use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use broadsheet_domain::{ArticleQuery, ContentKind, SiteSettings};
+use broadsheet_domain::SiteSettings;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -72,18 +72,12 @@ pub(crate) struct SiteContext {
 impl SiteContext {
     pub async fn load(state: &AppState) -> Result<SiteContext, AppError> {
         let now = broadsheet_domain::clock::now();
-        let settings = state.store.settings().await?;
-        let pages = state
-            .store
-            .list_articles(&ArticleQuery {
-                kind: ContentKind::Page,
-                ..ArticleQuery::public(now, 1, 100)
-            })
-            .await?;
+        let chrome = state.chrome().await?;
+        let settings = chrome.settings.clone();
         let tz = settings.tz();
         // Oldest first, so the first page an editor made (usually "About") leads.
-        let nav = pages
-            .items
+        let nav = chrome
+            .pages
             .iter()
             .rev()
             .map(|p| NavLink {

@@ -1,86 +1,14 @@
 //! The `broadsheet` binary as an operator uses it: real processes, a real socket, one
 //! data directory shared between the server and the CLI.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Output;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_broadsheet");
+use crate::process::{Site, stderr};
 
 fn broadsheet(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("BROADSHEET_DATABASE_URL")
-        .env_remove("BROADSHEET_CONFIG")
-        .env("BROADSHEET_PASSWORD", "correct horse battery")
-        .output()
-        .expect("the broadsheet binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A `broadsheet serve` process on a free port, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("BROADSHEET_DATABASE_URL")
-            .env("BROADSHEET_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        // The server logs its bound address once it accepts connections: wait for that
-        // line instead of sleeping.
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim_end_matches(')').to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server reports its address");
-        Server {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let res = client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
-        (res.status().as_u16(), res.text().await.unwrap())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Site::sqlite(data_dir).run(args)
 }
 
 const STORY: &str = "---
@@ -100,9 +28,10 @@ fn story(words: usize) -> String {
 #[tokio::test]
 async fn publish_from_a_separate_process_shows_at_once_on_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Site::sqlite(dir.path()).serve();
 
-    let (status, home) = server.get("/").await;
+    let home = server.get("/").await;
+    let (status, home) = (home.status, home.body);
     assert_eq!(status, 200);
     assert!(home.contains("Welcome to your new newsroom"), "{home}");
 
@@ -116,17 +45,19 @@ async fn publish_from_a_separate_process_shows_at_once_on_a_running_server() {
         "{printed}"
     );
 
-    let (_, home) = server.get("/").await;
+    let home = server.get("/").await.body;
     assert!(
         home.contains("Harbour bridge vote &amp; the &lt;late&gt; session"),
         "{home}"
     );
-    let (status, page) = server.get("/2026/03/04/harbour-bridge-vote/").await;
+    let got = server.get("/2026/03/04/harbour-bridge-vote/").await;
+    let (status, page) = (got.status, got.body);
     assert_eq!(status, 200);
     // 406 words at 200 per minute: 2 min 2 s (121.8 s rounds to 122).
     assert!(page.contains("2 min 2 s"), "read time missing in {page}");
     assert!(page.contains("#CityHall") && page.contains("#HarbourBridge"));
-    let (status, tag) = server.get("/tag/city-hall/").await;
+    let got = server.get("/tag/city-hall/").await;
+    let (status, tag) = (got.status, got.body);
     assert_eq!(status, 200);
     assert!(tag.contains("harbour-bridge-vote"), "{tag}");
 
@@ -135,7 +66,7 @@ async fn publish_from_a_separate_process_shows_at_once_on_a_running_server() {
     let out = broadsheet(dir.path(), &["article", "publish", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("updated"));
-    let (_, page) = server.get("/2026/03/04/harbour-bridge-vote/").await;
+    let page = server.get("/2026/03/04/harbour-bridge-vote/").await.body;
     assert!(page.contains("14 s"), "updated read time missing in {page}");
 }
 
@@ -236,4 +167,34 @@ fn user_add_and_config_default() {
     let out = with_config(&config, "x@example.org");
     assert!(!out.status.success());
     assert!(stderr(&out).contains("lisen"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn a_settings_change_from_the_cli_reaches_a_running_server_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::sqlite(dir.path());
+    let server = site.serve();
+    assert!(
+        server
+            .get("/")
+            .await
+            .body
+            .contains("<title>Broadsheet</title>")
+    );
+
+    let printed = site.ok(&["settings", "set", "title", "The Harbour Gazette"]);
+    assert!(
+        printed.contains("title = \"The Harbour Gazette\""),
+        "{printed}"
+    );
+    let took = server
+        .wait_for("/", Duration::from_secs(1), |p| {
+            p.body.contains("<title>The Harbour Gazette</title>")
+        })
+        .await;
+    eprintln!("settings change visible after {took:?}");
+
+    let out = site.run(&["settings", "set", "time_zone", "Mars/Olympus"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("time_zone"), "{}", stderr(&out));
 }

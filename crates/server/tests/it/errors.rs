@@ -167,7 +167,9 @@ impl Store for BrokenStore {
 #[tokio::test]
 async fn a_failing_database_is_a_themed_500_that_reveals_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::new(Arc::new(BrokenStore), Config::for_data_dir(dir.path())).unwrap();
+    let state = AppState::new(Arc::new(BrokenStore), Config::for_data_dir(dir.path()))
+        .await
+        .unwrap();
     let router = broadsheet::build_router(state);
     for path in ["/", "/2026/01/02/story/", "/about/", "/tag/x/"] {
         let response = router

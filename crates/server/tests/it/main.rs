@@ -4,7 +4,9 @@
 mod assets;
 mod cli;
 mod errors;
+mod multinode;
 mod pages;
+mod process;
 mod redirects;
 mod socket;
 mod util;

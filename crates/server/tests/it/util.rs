@@ -65,7 +65,9 @@ impl TestAppBuilder {
             ..RawConfig::default()
         })
         .expect("valid test config");
-        let state = AppState::new(store.clone(), config).expect("the theme loads");
+        let state = AppState::new(store.clone(), config)
+            .await
+            .expect("the theme loads");
         let router = broadsheet::build_router(state);
         TestApp {
             store,
