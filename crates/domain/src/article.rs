@@ -234,7 +234,13 @@ impl ArticleInput {
         };
         let counted = read_time::count(&rendered.text);
         let excerpt = if excerpt.is_empty() {
-            render::excerpt(&rendered.text, AUTO_EXCERPT_CHARS)
+            let lead = render::lead_text(&rendered.html);
+            let source = if lead.is_empty() {
+                &rendered.text
+            } else {
+                &lead
+            };
+            render::excerpt(source, AUTO_EXCERPT_CHARS)
         } else {
             excerpt.to_owned()
         };

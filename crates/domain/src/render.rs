@@ -142,6 +142,29 @@ fn tag_end(tag: &str) -> usize {
     tag.len()
 }
 
+/// The text of the body's opening paragraphs: the `<p>` elements before the first
+/// heading (or all of them when there is none). An excerpt made from this reads like
+/// the article's lead, instead of running a section heading into the sentence after it.
+pub fn lead_text(html: &str) -> String {
+    let before_heading = HEADINGS
+        .iter()
+        .filter_map(|h| html.find(h))
+        .min()
+        .map_or(html, |end| &html[..end]);
+    let paragraphs: Vec<String> = before_heading
+        .split("<p>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</p>").map(|(inner, _)| text_of(inner)))
+        .filter(|text| !text.is_empty())
+        .collect();
+    if paragraphs.is_empty() && before_heading.len() < html.len() {
+        return lead_text(&html[before_heading.len() + 4..]);
+    }
+    paragraphs.join(" ")
+}
+
+const HEADINGS: &[&str] = &["<h1", "<h2", "<h3", "<h4", "<h5", "<h6"];
+
 /// A plain-text excerpt of at most `max_chars` characters, cut on a word boundary.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
@@ -200,6 +223,15 @@ mod tests {
             "Title One two three & four. five six let seven = 7;"
         );
         assert_eq!(text_of("<p title=\"a>b\">x</p><p>y</p>"), "x y");
+    }
+
+    #[test]
+    fn lead_text_stops_at_the_first_heading() {
+        let r = markdown("First *para*.\n\nSecond.\n\n## Section\n\nLater text.\n");
+        assert_eq!(lead_text(&r.html), "First para. Second.");
+        let r = markdown("## Starts with a heading\n\nThe lead.\n\n## Next\n\nMore.\n");
+        assert_eq!(lead_text(&r.html), "The lead.");
+        assert_eq!(lead_text(&markdown("- only\n- a list\n").html), "");
     }
 
     #[test]
