@@ -332,9 +332,12 @@ impl Article {
     }
 
     /// Whether the article was edited after it was published (worth showing "Updated").
+    /// Both the first save and the publication date must lie more than a minute before
+    /// the last save: an article saved once with an earlier date (an import, a
+    /// backdated story) was never edited.
     pub fn was_updated(&self) -> bool {
-        self.published_at
-            .is_some_and(|at| self.updated_at - at > chrono::TimeDelta::minutes(1))
+        let edited = |since: DateTime<Utc>| self.updated_at - since > chrono::TimeDelta::minutes(1);
+        edited(self.created_at) && self.published_at.is_some_and(edited)
     }
 
     /// The write that stores this article again as it is, as restoring a dump does:
@@ -544,6 +547,13 @@ mod tests {
         assert!(!article.is_public(now()));
         article.kind = ContentKind::Page;
         assert_eq!(article.permalink(chrono_tz::UTC), "/hello-world/");
+
+        // Saved once with an earlier date (a backdated story): never edited.
+        article.published_at = Some(now() - chrono::TimeDelta::days(3));
+        assert!(!article.was_updated());
+        // Saved again an hour after creation: edited.
+        article.updated_at = now() + chrono::TimeDelta::hours(1);
+        assert!(article.was_updated());
     }
 
     #[test]

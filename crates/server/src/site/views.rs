@@ -188,7 +188,8 @@ impl ArticleView {
                 bio: String::new(),
             },
             published: article.published_at.map(|at| DateView::new(at, tz)),
-            updated: edited_after_publication(article)
+            updated: article
+                .was_updated()
                 .then(|| DateView::new(article.updated_at, tz)),
             read_time: article.read_time.into(),
             tags: article.tags.iter().map(TagView::from).collect(),
@@ -206,14 +207,6 @@ impl ArticleView {
             ..ArticleView::card(article, tz, base_url)
         }
     }
-}
-
-/// Whether to show "Updated". `Article::was_updated` compares the last save with the
-/// publication date, which also holds for an article saved once with an earlier date
-/// (an import, a backdated post); that one was never edited, so the save must also be
-/// well after the article was created.
-fn edited_after_publication(article: &Article) -> bool {
-    article.was_updated() && article.updated_at - article.created_at > chrono::TimeDelta::minutes(1)
 }
 
 /// A cover image URL is typed by a writer and not sanitised like the body: only
