@@ -47,12 +47,29 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "partials/byline.html",
         include_str!("../templates/partials/byline.html"),
     ),
+    (
+        "partials/views.html",
+        include_str!("../templates/partials/views.html"),
+    ),
+    (
+        "partials/vote.html",
+        include_str!("../templates/partials/vote.html"),
+    ),
+    (
+        "partials/reactions.html",
+        include_str!("../templates/partials/reactions.html"),
+    ),
+    (
+        "partials/rating.html",
+        include_str!("../templates/partials/rating.html"),
+    ),
 ];
 
 /// The built-in assets, by file name.
 const BUILTIN_ASSETS: &[(&str, &[u8])] = &[
     ("style.css", include_bytes!("../assets/style.css")),
     ("favicon.svg", include_bytes!("../assets/favicon.svg")),
+    ("engagement.js", include_bytes!("../assets/engagement.js")),
 ];
 
 /// Longest asset file we read from a theme directory; anything larger belongs in the
@@ -325,6 +342,71 @@ mod tests {
         assert!(theme.asset(".hidden").is_none());
         // Templates not overridden still come from the binary.
         assert!(theme.render("partials/pagination.html", ()).is_ok());
+    }
+
+    /// The article page's context as the handler builds it, with engagement.
+    fn article_context(choices: serde_json::Value) -> serde_json::Value {
+        let reactions: Vec<_> = [("happy", "Happy", 2, 67), ("sad", "Sad", 1, 33)]
+            .iter()
+            .map(|(key, label, count, percent)| {
+                serde_json::json!({"key": key, "label": label, "emoji": "🙂",
+                    "count": count, "percent": percent})
+            })
+            .collect();
+        serde_json::json!({
+            "site": {"title": "T", "language": "en", "nav": [], "year": 2026},
+            "meta": {"title": "A", "path": "/2026/03/04/a/"},
+            "article": {"id": 7, "title": "A", "body": "<p>x</p>", "tags": [],
+                "author": {"name": "N", "url": "/author/n/"},
+                "read_time": {"short": "1 min", "long": "1 minute", "seconds": 60}},
+            "engagement": {"article_id": 7, "views": 1, "likes": 3, "dislikes": 0,
+                "comments": 0, "reactions": reactions,
+                "rating": {"average": 4.0, "count": 2, "stars": [
+                    {"stars": 5, "count": 1, "percent": 50},
+                    {"stars": 4, "count": 0, "percent": 0},
+                    {"stars": 3, "count": 1, "percent": 50},
+                    {"stars": 2, "count": 0, "percent": 0},
+                    {"stars": 1, "count": 0, "percent": 0}]}},
+            "choices": choices,
+            "engage_url": "/articles/7/engage",
+            "api": {"engagement": "/e", "me": "/m", "live": "/l", "view": "/v", "pixel": "/p.gif"},
+            "json_ld": "{\"@type\":\"NewsArticle\"}",
+        })
+    }
+
+    #[test]
+    fn article_widgets_show_engagement_and_the_readers_choices() {
+        let theme = Theme::load(None).unwrap();
+        let page = theme
+            .render("article.html", article_context(serde_json::Value::Null))
+            .unwrap();
+        for expected in [
+            r#"<span data-count="views">1</span> <span data-unit-for="views" data-one="view" data-other="views">view</span>"#,
+            r#"<span class="visually-hidden">Like, </span><span class="vote-count" data-count="likes">3</span>"#,
+            r#"value="happy" aria-pressed="false""#,
+            r#"<span data-field="percent">67</span> %"#,
+            r#"<span class="rating-average" data-field="average">4.0</span>"#,
+            "5 Star",
+            r#"<input type="radio" id="rate-4" name="value" value="4" required>"#,
+            r#"<form class="clear-rating" method="post" action="/articles/7/engage" data-engage="clear_rating" hidden>"#,
+            r#"<script type="application/ld+json">{"@type":"NewsArticle"}</script>"#,
+            "/assets/engagement.js?v=",
+            r#"<noscript><img class="view-pixel" src="/p.gif""#,
+        ] {
+            assert!(page.contains(expected), "{expected} missing in {page}");
+        }
+        let mine = serde_json::json!({"vote": "like", "reaction": "sad", "rating": 4});
+        let page = theme.render("article.html", article_context(mine)).unwrap();
+        for expected in [
+            r#"value="like" title="Like" aria-pressed="true""#,
+            r#"value="dislike" title="Dislike" aria-pressed="false""#,
+            r#"value="sad" aria-pressed="true""#,
+            r#"value="happy" aria-pressed="false""#,
+            r#"value="4" checked required>"#,
+            r#"data-engage="clear_rating">"#,
+        ] {
+            assert!(page.contains(expected), "{expected} missing in {page}");
+        }
     }
 
     #[test]
