@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use broadsheet_domain::{NewUser, Role};
 
-use crate::config::{self, Config, Database, RawConfig};
+use crate::config::{self, Config, Database, RawConfig, RawEngagement};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,6 +99,44 @@ pub struct ServeArgs {
     /// A directory of templates and assets overriding the built-in theme.
     #[arg(long, env = "BROADSHEET_THEME_DIR", value_name = "DIR")]
     pub theme_dir: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges,
+    /// comma-separated [default: none, the header is ignored].
+    #[arg(
+        long,
+        env = "BROADSHEET_TRUSTED_PROXIES",
+        value_name = "NETS",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Votes, reactions and ratings one reader may cast per minute [default: 30].
+    #[arg(long, env = "BROADSHEET_VOTES_PER_MINUTE_PER_READER", value_name = "N")]
+    pub votes_per_minute_per_reader: Option<u32>,
+    /// Votes one network (address and browser) may cast per minute [default: 600].
+    #[arg(
+        long,
+        env = "BROADSHEET_VOTES_PER_MINUTE_PER_NETWORK",
+        value_name = "N"
+    )]
+    pub votes_per_minute_per_network: Option<u32>,
+    /// Readers new to an article one network may add to it per day [default: 50].
+    #[arg(
+        long,
+        env = "BROADSHEET_READERS_PER_NETWORK_PER_ARTICLE_PER_DAY",
+        value_name = "N"
+    )]
+    pub readers_per_network_per_article_per_day: Option<u32>,
+}
+
+impl ServeArgs {
+    /// The `[engagement]` keys given as flags or environment variables.
+    fn engagement(&self) -> RawEngagement {
+        RawEngagement {
+            trusted_proxies: self.trusted_proxies.clone(),
+            votes_per_minute_per_reader: self.votes_per_minute_per_reader,
+            votes_per_minute_per_network: self.votes_per_minute_per_network,
+            readers_per_network_per_article_per_day: self.readers_per_network_per_article_per_day,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +181,7 @@ impl Cli {
             database_url: self.global.database_url.clone(),
             base_url: serve.and_then(|s| s.base_url.clone()),
             theme_dir: serve.and_then(|s| s.theme_dir.clone()),
+            engagement: serve.map(ServeArgs::engagement),
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

@@ -7,10 +7,12 @@
 //! Precedence, highest first: command-line flag, environment variable (clap reads both),
 //! config file, built-in default.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// Where the site's data lives.
@@ -76,6 +78,36 @@ pub struct RawConfig {
     pub database_url: Option<String>,
     pub base_url: Option<String>,
     pub theme_dir: Option<PathBuf>,
+    /// The `[engagement]` table: reader identity and abuse limits.
+    pub engagement: Option<RawEngagement>,
+}
+
+/// The `[engagement]` table as written. Every key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngagement {
+    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
+    pub votes_per_minute_per_reader: Option<u32>,
+    pub votes_per_minute_per_network: Option<u32>,
+    pub readers_per_network_per_article_per_day: Option<u32>,
+}
+
+impl RawEngagement {
+    fn or(self, lower: RawEngagement) -> RawEngagement {
+        RawEngagement {
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            votes_per_minute_per_reader: self
+                .votes_per_minute_per_reader
+                .or(lower.votes_per_minute_per_reader),
+            votes_per_minute_per_network: self
+                .votes_per_minute_per_network
+                .or(lower.votes_per_minute_per_network),
+            readers_per_network_per_article_per_day: self
+                .readers_per_network_per_article_per_day
+                .or(lower.readers_per_network_per_article_per_day),
+        }
+    }
 }
 
 impl RawConfig {
@@ -93,6 +125,11 @@ impl RawConfig {
             database_url: self.database_url.or(lower.database_url),
             base_url: self.base_url.or(lower.base_url),
             theme_dir: self.theme_dir.or(lower.theme_dir),
+            // Merged key by key, so a flag for one key keeps the file's others.
+            engagement: match (self.engagement, lower.engagement) {
+                (Some(high), Some(low)) => Some(high.or(low)),
+                (high, low) => high.or(low),
+            },
         }
     }
 }
@@ -108,6 +145,69 @@ pub struct Config {
     pub base_url: String,
     /// A directory whose templates and assets override the built-in theme.
     pub theme_dir: Option<PathBuf>,
+    pub engagement: EngagementConfig,
+}
+
+/// Reader identity and abuse limits for likes, reactions and ratings (SPEC.md 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngagementConfig {
+    /// Peers whose `X-Forwarded-For` names the client. Empty: the socket's peer is the
+    /// client and the header is ignored, so nobody can choose their own address.
+    pub trusted_proxies: Vec<IpNet>,
+    pub votes_per_minute_per_reader: NonZeroU32,
+    pub votes_per_minute_per_network: NonZeroU32,
+    /// How many readers new to an article one network may add to it per day.
+    pub readers_per_network_per_article_per_day: NonZeroU32,
+}
+
+pub const DEFAULT_VOTES_PER_MINUTE_PER_READER: u32 = 30;
+pub const DEFAULT_VOTES_PER_MINUTE_PER_NETWORK: u32 = 600;
+pub const DEFAULT_READERS_PER_NETWORK_PER_ARTICLE_PER_DAY: u32 = 50;
+
+impl EngagementConfig {
+    fn from_raw(raw: RawEngagement) -> anyhow::Result<EngagementConfig> {
+        let trusted_proxies = raw
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|text| parse_net(text))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let positive = |key: &str, value: Option<u32>, default: u32| {
+            NonZeroU32::new(value.unwrap_or(default))
+                .with_context(|| format!("engagement.{key}: must be at least 1"))
+        };
+        Ok(EngagementConfig {
+            trusted_proxies,
+            votes_per_minute_per_reader: positive(
+                "votes_per_minute_per_reader",
+                raw.votes_per_minute_per_reader,
+                DEFAULT_VOTES_PER_MINUTE_PER_READER,
+            )?,
+            votes_per_minute_per_network: positive(
+                "votes_per_minute_per_network",
+                raw.votes_per_minute_per_network,
+                DEFAULT_VOTES_PER_MINUTE_PER_NETWORK,
+            )?,
+            readers_per_network_per_article_per_day: positive(
+                "readers_per_network_per_article_per_day",
+                raw.readers_per_network_per_article_per_day,
+                DEFAULT_READERS_PER_NETWORK_PER_ARTICLE_PER_DAY,
+            )?,
+        })
+    }
+}
+
+/// An address (`10.0.0.1`, a /32 or /128) or a range (`10.0.0.0/8`, `fd00::/8`).
+fn parse_net(text: &str) -> anyhow::Result<IpNet> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map(|net| net.trunc())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "engagement.trusted_proxies: \"{text}\" is not an address or range like 10.0.0.0/8"
+            )
+        })
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -144,12 +244,14 @@ impl Config {
         {
             bail!("theme_dir: {} is not a directory", dir.display());
         }
+        let engagement = EngagementConfig::from_raw(raw.engagement.unwrap_or_default())?;
         Ok(Config {
             listen,
             data_dir,
             database,
             base_url,
             theme_dir: raw.theme_dir,
+            engagement,
         })
     }
 
@@ -189,6 +291,20 @@ data_dir = "./data"
 # A directory of templates (and an assets/ folder) overriding the built-in theme,
 # file by file.
 # theme_dir = "./theme"
+
+# Likes, reactions, ratings and views.
+[engagement]
+# Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For header names the
+# reader's address. Leave empty when readers connect directly: the header is then
+# ignored, so nobody can pick an address to dodge the limits below. Addresses are only
+# ever used as a keyed, daily-salted hash; no IP address is stored or logged.
+trusted_proxies = []
+# How often one reader (one browser) may vote, react or rate.
+votes_per_minute_per_reader = 30
+# How often one network (address and browser) may, across all its readers.
+votes_per_minute_per_network = 600
+# How many readers new to an article one network may add to it in a day.
+readers_per_network_per_article_per_day = 50
 "#;
 
 #[cfg(test)]
@@ -205,6 +321,62 @@ mod tests {
             Database::Sqlite(PathBuf::from("./data/broadsheet.sqlite3"))
         );
         assert_eq!(config.base_url, "http://127.0.0.1:8080");
+        // The example shows the defaults, so it is the same as no [engagement] at all.
+        let none = Config::from_raw(RawConfig::default()).unwrap();
+        assert_eq!(config.engagement, none.engagement);
+        assert_eq!(config.engagement.votes_per_minute_per_reader.get(), 30);
+        assert!(config.engagement.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn engagement_keys_parse_and_merge() {
+        let file: RawConfig = toml::from_str(
+            "[engagement]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"fd00::1/8\"]\n\
+             votes_per_minute_per_reader = 5",
+        )
+        .unwrap();
+        let flags = RawConfig {
+            engagement: Some(RawEngagement {
+                votes_per_minute_per_network: Some(9),
+                ..RawEngagement::default()
+            }),
+            ..RawConfig::default()
+        };
+        let config = Config::from_raw(flags.or(file)).unwrap().engagement;
+        let nets: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]);
+        assert_eq!(config.votes_per_minute_per_reader.get(), 5);
+        assert_eq!(config.votes_per_minute_per_network.get(), 9);
+
+        let err = toml::from_str::<RawConfig>("[engagement]\nvotes_per_minut = 1").unwrap_err();
+        assert!(err.to_string().contains("votes_per_minut"), "{err}");
+        for (raw, key) in [
+            (
+                RawEngagement {
+                    trusted_proxies: Some(vec!["the-proxy".into()]),
+                    ..RawEngagement::default()
+                },
+                "trusted_proxies",
+            ),
+            (
+                RawEngagement {
+                    readers_per_network_per_article_per_day: Some(0),
+                    ..RawEngagement::default()
+                },
+                "readers_per_network_per_article_per_day",
+            ),
+        ] {
+            let err = Config::from_raw(RawConfig {
+                engagement: Some(raw),
+                ..RawConfig::default()
+            })
+            .unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{err:#}");
+        }
     }
 
     #[test]

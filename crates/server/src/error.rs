@@ -17,7 +17,7 @@
 //! know how errors look.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use broadsheet_domain::{FieldError, StoreError, ValidationErrors};
 use serde::Serialize;
@@ -39,6 +39,17 @@ pub enum AppError {
     /// Input failed validation; every problem is named by field.
     #[error("{0}")]
     Validation(ValidationErrors),
+    /// The request is understood and refused (a cross-site form post).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many requests from this reader or network: answered with `Retry-After`.
+    /// `code` says which limit (`rate_limited`, `network_cap_reached`).
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Our fault: a database or template failure. Logged, never shown.
     #[error("internal error: {0}")]
     Internal(BoxError),
@@ -56,6 +67,8 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +96,10 @@ impl AppError {
                 errors.0.first().map(|e| e.field.clone()),
                 errors.0.clone(),
             ),
+            AppError::Forbidden(message) => ("forbidden", message.clone(), None, Vec::new()),
+            AppError::TooManyRequests { code, message, .. } => {
+                (*code, message.clone(), None, Vec::new())
+            }
             AppError::Internal(_) => (
                 "internal",
                 "Something went wrong on our side. Please try again in a moment.".to_owned(),
@@ -107,7 +124,7 @@ pub struct ErrorReport {
     #[serde(skip)]
     pub status: u16,
     /// Machine-readable: `not_found`, `bad_request`, `conflict`, `validation_failed`,
-    /// `internal`.
+    /// `forbidden`, `rate_limited`, `network_cap_reached`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The (first) input field at fault, for conflicts and validation errors.
@@ -161,6 +178,14 @@ impl IntoResponse for AppError {
         }
         let report = self.report();
         let mut response = (self.status(), Json(ErrorBody { error: &report })).into_response();
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         response.extensions_mut().insert(report);
         response
     }
@@ -232,6 +257,23 @@ mod tests {
         assert_eq!(json["error"]["code"], "validation_failed");
         assert_eq!(json["error"]["field"], "title");
         assert_eq!(json["error"]["fields"][1]["field"], "slug");
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_says_when_to_retry() {
+        let response = AppError::TooManyRequests {
+            code: "rate_limited",
+            message: "Slow down.".into(),
+            retry_after_secs: 7,
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        let json = body_json(response).await;
+        assert_eq!(json["error"]["code"], "rate_limited");
+        let forbidden = AppError::Forbidden("no".into()).into_response();
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        assert_eq!(body_json(forbidden).await["error"]["code"], "forbidden");
     }
 
     #[tokio::test]

@@ -45,6 +45,7 @@ pub async fn themed_errors(
         None => ErrorReport::for_status(status),
     };
     let allow = response.headers().get(header::ALLOW).cloned();
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let html = if is_head {
         String::new()
     } else {
@@ -53,6 +54,10 @@ pub async fn themed_errors(
     let mut page = (status, Html(html)).into_response();
     if let Some(allow) = allow {
         page.headers_mut().insert(header::ALLOW, allow);
+    }
+    // A 429 page still tells the client when to come back.
+    if let Some(retry_after) = retry_after {
+        page.headers_mut().insert(header::RETRY_AFTER, retry_after);
     }
     page.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -128,6 +133,8 @@ fn title_for(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND => "Page not found",
         StatusCode::METHOD_NOT_ALLOWED => "Not allowed",
         StatusCode::CONFLICT => "Conflict",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
         StatusCode::UNPROCESSABLE_ENTITY => "Please check your input",
         s if s.is_server_error() => "Something went wrong",
         _ => "Bad request",
