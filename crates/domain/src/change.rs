@@ -23,6 +23,8 @@ pub enum Change {
     Article(ArticleId),
     /// Users (names and slugs show on pages).
     Users,
+    /// An article's engagement counters (votes, reactions, ratings, views, comments).
+    Engagement(ArticleId),
     /// Anything: notices may have been missed, drop every cache.
     All,
 }
@@ -30,14 +32,15 @@ pub enum Change {
 /// The notices a subscriber receives, until it is dropped.
 pub type ChangeStream = Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
 
-/// The wire form, short enough for a NOTIFY payload: `settings`, `article:42`, `users`,
-/// `all`.
+/// The wire form, short enough for a NOTIFY payload: `settings`, `article:42`,
+/// `engagement:42`, `users`, `all`.
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Change::Settings => f.write_str("settings"),
             Change::Article(id) => write!(f, "article:{id}"),
             Change::Users => f.write_str("users"),
+            Change::Engagement(id) => write!(f, "engagement:{id}"),
             Change::All => f.write_str("all"),
         }
     }
@@ -51,10 +54,18 @@ impl FromStr for Change {
         Ok(match s {
             "settings" => Change::Settings,
             "users" => Change::Users,
-            _ => match s.strip_prefix("article:").and_then(|id| id.parse().ok()) {
-                Some(id) => Change::Article(ArticleId(id)),
-                None => Change::All,
-            },
+            _ => {
+                let id = |prefix: &str| {
+                    s.strip_prefix(prefix)
+                        .and_then(|id| id.parse().ok())
+                        .map(ArticleId)
+                };
+                match (id("article:"), id("engagement:")) {
+                    (Some(id), _) => Change::Article(id),
+                    (_, Some(id)) => Change::Engagement(id),
+                    _ => Change::All,
+                }
+            }
         })
     }
 }
@@ -70,6 +81,7 @@ mod tests {
             Change::Users,
             Change::All,
             Change::Article(ArticleId(42)),
+            Change::Engagement(ArticleId(7)),
         ] {
             assert_eq!(change.to_string().parse::<Change>(), Ok(change));
         }

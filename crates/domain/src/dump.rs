@@ -4,12 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use chrono::NaiveDate;
+
 use crate::article::{Article, ArticleId};
+use crate::engagement::{Counts, NetworkHash, ReaderChoices, ReaderId};
 use crate::settings::SiteSettings;
 use crate::user::User;
 
 /// The version of the dump format; bumped when a field changes meaning.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added engagement (counters and readers' choices).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteDump {
@@ -21,6 +25,30 @@ pub struct SiteDump {
     pub articles: Vec<Article>,
     /// Old slugs, ordered by slug.
     pub redirects: Vec<SlugRedirect>,
+    /// Counters of every article anyone engaged with, ordered by article id.
+    #[serde(default)]
+    pub counts: Vec<ArticleCounts>,
+    /// Each reader's choices, ordered by article id then reader id.
+    #[serde(default)]
+    pub reader_choices: Vec<ReaderRow>,
+}
+
+/// One article's counters in a dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleCounts {
+    pub article_id: ArticleId,
+    pub counts: Counts,
+}
+
+/// One reader's choices on one article in a dump (with the network hash and day the
+/// per-network cap counts by).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderRow {
+    pub article_id: ArticleId,
+    pub reader: ReaderId,
+    pub network: NetworkHash,
+    pub day: NaiveDate,
+    pub choices: ReaderChoices,
 }
 
 /// An old slug that now answers with a redirect to an article's current URL.

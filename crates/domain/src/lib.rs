@@ -12,6 +12,7 @@ pub mod article;
 pub mod change;
 pub mod clock;
 pub mod dump;
+pub mod engagement;
 pub mod error;
 pub mod read_time;
 pub mod render;
@@ -26,7 +27,11 @@ pub use article::{
     SlugLookup, SourceFormat, Status, Visibility,
 };
 pub use change::{Change, ChangeStream};
-pub use dump::{SiteDump, SlugRedirect};
+pub use dump::{ArticleCounts, ReaderRow, SiteDump, SlugRedirect};
+pub use engagement::{
+    Cast, CastOutcome, Counts, EngagementView, NetworkHash, ReactionDef, ReaderAction,
+    ReaderChoices, ReaderId, ViewHit, Vote,
+};
 pub use error::{FieldError, StoreError, ValidationErrors};
 pub use settings::SiteSettings;
 pub use store::Store;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
+use crate::engagement::{ReactionDef, default_reactions, validate_reactions};
 use crate::read_time::ReadingSpeed;
 
 /// The site's own settings. Missing fields take their defaults, so settings saved by an
@@ -20,6 +21,8 @@ pub struct SiteSettings {
     pub reading_speed: ReadingSpeed,
     /// Articles per page on home, tag and author pages.
     pub per_page: u32,
+    /// The emoji reactions readers may give, in display order.
+    pub reactions: Vec<ReactionDef>,
 }
 
 impl Default for SiteSettings {
@@ -31,6 +34,7 @@ impl Default for SiteSettings {
             language: "en".into(),
             reading_speed: ReadingSpeed::default(),
             per_page: 10,
+            reactions: default_reactions(),
         }
     }
 }
@@ -76,6 +80,9 @@ impl SiteSettings {
         }
         if !(1..=100).contains(&self.per_page) {
             errors.add("per_page", "must be between 1 and 100");
+        }
+        if let Err(problem) = validate_reactions(&self.reactions) {
+            errors.add("reactions", problem);
         }
         errors.into_result()
     }

@@ -11,8 +11,11 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
+use chrono::NaiveDate;
+
 use crate::change::ChangeStream;
 use crate::dump::SiteDump;
+use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
 use crate::settings::SiteSettings;
 use crate::tag::Tag;
 use crate::user::{NewUser, User, UserId};
@@ -85,4 +88,36 @@ pub trait Store: Send + Sync + 'static {
     /// The stream carries every notice committed after this returns, and ends only
     /// when the store is closed; dropping it stops the listening.
     async fn subscribe(&self) -> StoreResult<ChangeStream>;
+
+    // --- engagement ---
+
+    /// Applies reader actions in order, all in ONE transaction (the server batches
+    /// concurrent votes into one write). Each cast writes the reader's row and the
+    /// article's counters together, so counters always equal the rows. Votes and
+    /// reactions toggle (see `ReaderAction`). A reader new to an article is refused
+    /// (`NetworkCapReached`) when their network hash already added `network_cap`
+    /// readers to it on the cast's day. Publishes `Engagement(id)` once per article
+    /// whose counters changed.
+    async fn cast(&self, casts: &[Cast], network_cap: u32) -> StoreResult<Vec<CastOutcome>>;
+
+    /// An article's counters (zeros for an article nobody engaged with yet);
+    /// `NotFound` for an unknown article.
+    async fn counts(&self, article: ArticleId) -> StoreResult<Counts>;
+
+    /// What one reader chose on one article.
+    async fn reader_choices(
+        &self,
+        article: ArticleId,
+        reader: &ReaderId,
+    ) -> StoreResult<ReaderChoices>;
+
+    /// Counts views: each (article, viewer, day) once, however often it is recorded and
+    /// by however many nodes. Returns how many were new. Hits for unknown articles are
+    /// ignored. Publishes `Engagement(id)` for each article whose count grew.
+    async fn record_views(&self, hits: &[ViewHit]) -> StoreResult<u64>;
+
+    /// The salt for network hashes on `day`, shared by every node: the first caller's
+    /// `candidate` is kept and every later caller gets that one. Salts of days before
+    /// `day - 1` are deleted, so yesterday's hashes cannot be recomputed for long.
+    async fn network_salt(&self, day: NaiveDate, candidate: [u8; 32]) -> StoreResult<[u8; 32]>;
 }

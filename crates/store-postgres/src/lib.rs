@@ -18,9 +18,14 @@
 //!   `broadsheet_changes_<schema>` for one in another (see `changes.rs`). Sending
 //!   `all` on it by hand (`NOTIFY broadsheet_changes, 'all'`) makes every node flush
 //!   its caches.
+//! - A batch of reader casts locks the `articles` rows it touches (`FOR NO KEY
+//!   UPDATE`, in id order) before reading readers' rows, so casts from several nodes
+//!   on one article never lose an update or pass the per-network cap together (see
+//!   `engagement.rs`).
 
 mod articles;
 mod changes;
+mod engagement;
 mod rows;
 
 use std::str::FromStr;
@@ -29,10 +34,11 @@ use async_trait::async_trait;
 use broadsheet_domain::dump::FORMAT_VERSION;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, Change, ChangeStream, NewUser, Paged, SiteDump,
-    SiteSettings, SlugLookup, SlugRedirect, Store, StoreError, Tag, User, UserId, clock,
+    Article, ArticleId, ArticleQuery, ArticleWrite, Cast, CastOutcome, Change, ChangeStream,
+    Counts, NewUser, Paged, ReaderChoices, ReaderId, SiteDump, SiteSettings, SlugLookup,
+    SlugRedirect, Store, StoreError, Tag, User, UserId, ViewHit, clock,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, Postgres, Transaction};
@@ -339,6 +345,7 @@ impl Store for PgStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
+        let (counts, reader_choices) = engagement::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -355,6 +362,8 @@ impl Store for PgStore {
                     article_id: ArticleId(id),
                 })
                 .collect(),
+            counts,
+            reader_choices,
         })
     }
 
@@ -382,6 +391,7 @@ impl Store for PgStore {
         for redirect in &dump.redirects {
             articles::add_redirect(&mut tx, &redirect.slug, redirect.article_id).await?;
         }
+        engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
         // Rows inserted with their own ids leave the identities behind; the next new
         // user or article must not be handed an id the dump already used.
         for table in [
@@ -399,6 +409,53 @@ impl Store for PgStore {
 
     async fn subscribe(&self) -> StoreResult<ChangeStream> {
         changes::subscribe(&self.pool, &self.channel).await
+    }
+
+    async fn cast(&self, casts: &[Cast], network_cap: u32) -> StoreResult<Vec<CastOutcome>> {
+        if casts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let (outcomes, changed) = engagement::cast(&mut tx, casts, network_cap).await?;
+        for article in changed {
+            self.publish(&mut tx, Change::Engagement(article)).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcomes)
+    }
+
+    async fn counts(&self, article: ArticleId) -> StoreResult<Counts> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        engagement::counts(&mut conn, article).await
+    }
+
+    async fn reader_choices(
+        &self,
+        article: ArticleId,
+        reader: &ReaderId,
+    ) -> StoreResult<ReaderChoices> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        engagement::reader_choices(&mut conn, article, reader).await
+    }
+
+    async fn record_views(&self, hits: &[ViewHit]) -> StoreResult<u64> {
+        if hits.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let (counted, grew) = engagement::record_views(&mut tx, hits).await?;
+        for article in grew {
+            self.publish(&mut tx, Change::Engagement(article)).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(counted)
+    }
+
+    async fn network_salt(&self, day: NaiveDate, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let salt = engagement::network_salt(&mut tx, day, candidate).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(salt)
     }
 }
 

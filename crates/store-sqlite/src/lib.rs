@@ -19,9 +19,13 @@
 //!   own transaction and that subscribers poll (see `changes.rs`): SQLite has no
 //!   NOTIFY, and the processes sharing the file (a server, the CLI) have only the file
 //!   in common.
+//! - Engagement (votes, reactions, ratings, views) writes readers' rows and moves the
+//!   articles' counters in one `BEGIN IMMEDIATE` transaction per call, so a batch of
+//!   casts from the server's vote writer costs one commit (see `engagement.rs`).
 
 mod articles;
 mod changes;
+mod engagement;
 mod rows;
 
 use std::path::Path;
@@ -32,10 +36,11 @@ use async_trait::async_trait;
 use broadsheet_domain::dump::FORMAT_VERSION;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, Change, ChangeStream, NewUser, Paged, SiteDump,
-    SiteSettings, SlugLookup, SlugRedirect, Store, StoreError, Tag, User, UserId, clock,
+    Article, ArticleId, ArticleQuery, ArticleWrite, Cast, CastOutcome, Change, ChangeStream,
+    Counts, NewUser, Paged, ReaderChoices, ReaderId, SiteDump, SiteSettings, SlugLookup,
+    SlugRedirect, Store, StoreError, Tag, User, UserId, ViewHit, clock,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -297,6 +302,7 @@ impl Store for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_error)?;
+        let (counts, reader_choices) = engagement::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -313,6 +319,8 @@ impl Store for SqliteStore {
                     article_id: ArticleId(id),
                 })
                 .collect(),
+            counts,
+            reader_choices,
         })
     }
 
@@ -340,6 +348,7 @@ impl Store for SqliteStore {
         for redirect in &dump.redirects {
             articles::add_redirect(&mut tx, &redirect.slug, redirect.article_id).await?;
         }
+        engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
         // AUTOINCREMENT has already moved its counters past the ids inserted above.
         changes::publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)
@@ -347,6 +356,55 @@ impl Store for SqliteStore {
 
     async fn subscribe(&self) -> StoreResult<ChangeStream> {
         changes::subscribe(&self.pool).await
+    }
+
+    async fn cast(&self, casts: &[Cast], network_cap: u32) -> StoreResult<Vec<CastOutcome>> {
+        if casts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One IMMEDIATE transaction and so one commit for the whole batch: the commit,
+        // not the statements, is what a write costs here.
+        let mut tx = self.begin_write().await?;
+        let (outcomes, changed) = engagement::cast(&mut tx, casts, network_cap).await?;
+        for article in changed {
+            changes::publish(&mut tx, Change::Engagement(article)).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcomes)
+    }
+
+    async fn counts(&self, article: ArticleId) -> StoreResult<Counts> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        engagement::counts(&mut conn, article).await
+    }
+
+    async fn reader_choices(
+        &self,
+        article: ArticleId,
+        reader: &ReaderId,
+    ) -> StoreResult<ReaderChoices> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        engagement::reader_choices(&mut conn, article, reader).await
+    }
+
+    async fn record_views(&self, hits: &[ViewHit]) -> StoreResult<u64> {
+        if hits.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        let (counted, grew) = engagement::record_views(&mut tx, hits).await?;
+        for article in grew {
+            changes::publish(&mut tx, Change::Engagement(article)).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(counted)
+    }
+
+    async fn network_salt(&self, day: NaiveDate, candidate: [u8; 32]) -> StoreResult<[u8; 32]> {
+        let mut tx = self.begin_write().await?;
+        let salt = engagement::network_salt(&mut tx, day, candidate).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(salt)
     }
 }
 

@@ -8,9 +8,11 @@ use broadsheet::AppState;
 use broadsheet::config::Config;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, ChangeStream, NewUser, Paged, SiteDump,
-    SiteSettings, SlugLookup, Store, StoreError, Tag, User, UserId,
+    Article, ArticleId, ArticleQuery, ArticleWrite, Cast, CastOutcome, ChangeStream, Counts,
+    NewUser, Paged, ReaderChoices, ReaderId, SiteDump, SiteSettings, SlugLookup, Store, StoreError,
+    Tag, User, UserId, ViewHit,
 };
+use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -161,6 +163,21 @@ impl Store for BrokenStore {
     async fn subscribe(&self) -> StoreResult<ChangeStream> {
         // The server starts (it must, to answer 500s); no notice ever comes.
         Ok(Box::pin(futures::stream::pending()))
+    }
+    async fn cast(&self, _: &[Cast], _: u32) -> StoreResult<Vec<CastOutcome>> {
+        broken()
+    }
+    async fn counts(&self, _: ArticleId) -> StoreResult<Counts> {
+        broken()
+    }
+    async fn reader_choices(&self, _: ArticleId, _: &ReaderId) -> StoreResult<ReaderChoices> {
+        broken()
+    }
+    async fn record_views(&self, _: &[ViewHit]) -> StoreResult<u64> {
+        broken()
+    }
+    async fn network_salt(&self, _: NaiveDate, _: [u8; 32]) -> StoreResult<[u8; 32]> {
+        broken()
     }
 }
 

@@ -267,3 +267,167 @@ async fn db_copy_round_trip_keeps_every_page_byte_identical() {
     drop(on_last);
     db.drop_database().await;
 }
+
+const REACTIONS: [&str; 6] = ["happy", "sad", "excited", "sleepy", "angry", "surprise"];
+
+/// Limits far above what one test sends from one address.
+const GENEROUS_LIMITS: &str = "[engagement]\nvotes_per_minute_per_reader = 10000\nvotes_per_minute_per_network = 1000000\nreaders_per_network_per_article_per_day = 1000000\n";
+
+/// One reader: a client that keeps the reader cookie it was given.
+struct Reader {
+    client: reqwest::Client,
+    cookie: std::sync::Mutex<Option<String>>,
+}
+
+impl Reader {
+    fn new() -> Reader {
+        Reader {
+            client: reqwest::Client::new(),
+            cookie: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Casts a reaction through the JSON path; returns the answer's reaction counts.
+    async fn react(&self, base: &str, article: i64, key: &str) -> serde_json::Value {
+        let mut req = self
+            .client
+            .post(format!("{base}/articles/{article}/engage"))
+            .header("accept", "application/json")
+            .form(&[("action", "react"), ("value", key)]);
+        if let Some(cookie) = self.cookie.lock().unwrap().clone() {
+            req = req.header("cookie", cookie);
+        }
+        let res = req.send().await.expect("vote");
+        if let Some(set) = res.headers().get("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            *self.cookie.lock().unwrap() = Some(pair);
+        }
+        assert_eq!(res.status(), 200, "vote refused");
+        res.json().await.expect("JSON answer")
+    }
+}
+
+fn reaction_counts(engagement: &serde_json::Value) -> Vec<u64> {
+    let reactions = engagement["reactions"].as_array().expect("reactions");
+    REACTIONS
+        .iter()
+        .map(|key| {
+            reactions
+                .iter()
+                .find(|r| r["key"] == *key)
+                .and_then(|r| r["count"].as_u64())
+                .expect("a count per reaction")
+        })
+        .collect()
+}
+
+/// Reads an SSE stream in the background and hands over each `engagement` event.
+fn follow_live(url: String) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::Value> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut res = reqwest::get(&url).await.expect("open the live stream");
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = res.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
+                    if let Ok(json) = serde_json::from_str(data.trim()) {
+                        let _ = tx.send(json);
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test]
+async fn votes_split_across_two_nodes_give_exact_counters_and_reach_live_streams_everywhere() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::with_database(dir.path(), &db.url).with_config_text(GENEROUS_LIMITS);
+    let (a, b) = (site.spawn(), site.spawn());
+    let (a, b) = (a.ready(), b.ready());
+    let story = dir.path().join("story.md");
+    std::fs::write(&story, "---\ntitle: Tide tables\nslug: tide-tables\ndate: 2026-05-02 08:00\n---\nHigh water at noon.\n").unwrap();
+    site.ok(&["article", "publish", story.to_str().unwrap()]);
+    let page = a.get("/2026/05/02/tide-tables/").await.body;
+    let article: i64 = page
+        .split("/articles/")
+        .find_map(|rest| {
+            rest.split_once("/engage")
+                .and_then(|(id, _)| id.parse().ok())
+        })
+        .expect("the article page has its engage form");
+
+    // A live stream on node A, open before any vote.
+    let mut live_a = follow_live(format!("{}/api/v1/articles/{article}/live", a.base));
+    let first = tokio::time::timeout(Duration::from_secs(5), live_a.recv())
+        .await
+        .expect("the first live event")
+        .unwrap();
+    assert_eq!(reaction_counts(&first), [0; 6]);
+
+    // 200 readers at once, alternating between the nodes: each reacts, every fifth
+    // presses the same reaction again (removing it), every seventh switches.
+    let mut expected = [0u64; 6];
+    let mut tasks = Vec::new();
+    for i in 0..200usize {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        let first = i % 6;
+        let last = match (i % 5 == 0, i % 7 == 0) {
+            (true, _) => None,
+            (false, true) => Some((i + 1) % 6),
+            (false, false) => Some(first),
+        };
+        if let Some(k) = last {
+            expected[k] += 1;
+        }
+        tasks.push(tokio::spawn(async move {
+            let reader = Reader::new();
+            reader.react(&base, article, REACTIONS[first]).await;
+            if i % 5 == 0 {
+                reader.react(&base, article, REACTIONS[first]).await;
+            } else if i % 7 == 0 {
+                reader.react(&base, article, REACTIONS[(i + 1) % 6]).await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a reader task");
+    }
+    for node in [&a, &b] {
+        let url = format!("/api/v1/articles/{article}/engagement");
+        let took = node
+            .wait_for(&url, Duration::from_secs(3), |p| {
+                serde_json::from_str::<serde_json::Value>(&p.body)
+                    .is_ok_and(|e| reaction_counts(&e) == expected)
+            })
+            .await;
+        eprintln!("{}: exact counters after {took:?}", node.base);
+    }
+
+    // One more vote on node B reaches the live stream on node A.
+    Reader::new().react(&b.base, article, "angry").await;
+    let mut want = expected;
+    want[4] += 1;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let event = tokio::time::timeout_at(deadline, live_a.recv())
+            .await
+            .expect("node A's live stream shows node B's vote")
+            .expect("stream open");
+        if reaction_counts(&event) == want {
+            break;
+        }
+    }
+    drop((a, b));
+    db.drop_database().await;
+}

@@ -17,6 +17,8 @@ pub const BASE_URL: &str = "http://site.test";
 pub struct Site {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// A config file every command of this site reads.
+    pub config: Option<PathBuf>,
 }
 
 impl Site {
@@ -24,6 +26,7 @@ impl Site {
         Site {
             data_dir: data_dir.to_owned(),
             database_url: None,
+            config: None,
         }
     }
 
@@ -31,16 +34,27 @@ impl Site {
         Site {
             data_dir: data_dir.to_owned(),
             database_url: Some(url.to_owned()),
+            config: None,
         }
+    }
+
+    /// The same site with a config file written from `toml`.
+    pub fn with_config_text(mut self, toml: &str) -> Site {
+        std::fs::create_dir_all(&self.data_dir).expect("data dir");
+        let path = self.data_dir.join("broadsheet.toml");
+        std::fs::write(&path, toml).expect("write the config file");
+        self.config = Some(path);
+        self
     }
 
     fn command(&self) -> Command {
         let mut command = Command::new(BIN);
-        command
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .env_remove("BROADSHEET_CONFIG")
-            .env("BROADSHEET_PASSWORD", "correct horse battery");
+        command.arg("--data-dir").arg(&self.data_dir);
+        match &self.config {
+            Some(path) => command.env("BROADSHEET_CONFIG", path),
+            None => command.env_remove("BROADSHEET_CONFIG"),
+        };
+        command.env("BROADSHEET_PASSWORD", "correct horse battery");
         match &self.database_url {
             Some(url) => command.env("BROADSHEET_DATABASE_URL", url),
             None => command.env_remove("BROADSHEET_DATABASE_URL"),

@@ -18,14 +18,14 @@ const WITHIN: Duration = Duration::from_secs(1);
 /// How long a subscriber hears nothing before the test believes nothing was sent.
 const QUIET: Duration = Duration::from_millis(500);
 
-async fn next(changes: &mut ChangeStream) -> Change {
+pub async fn next(changes: &mut ChangeStream) -> Change {
     timeout(WITHIN, changes.next())
         .await
         .expect("a notice within a second")
         .expect("the stream goes on while its store is open")
 }
 
-async fn assert_quiet(changes: &mut ChangeStream, after: &str) {
+pub async fn assert_quiet(changes: &mut ChangeStream, after: &str) {
     if let Ok(notice) = timeout(QUIET, changes.next()).await {
         panic!("{after} published {notice:?}");
     }

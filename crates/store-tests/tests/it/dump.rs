@@ -1,11 +1,12 @@
 use std::sync::Arc;
 
 use broadsheet_domain::{
-    ArticleId, ArticleQuery, ContentKind, NewUser, Role, SiteSettings, SlugLookup, Status, Store,
-    StoreError, UserId,
+    ArticleId, ArticleQuery, CastOutcome, ContentKind, NewUser, ReaderAction, ReaderChoices, Role,
+    SiteSettings, SlugLookup, Status, Store, StoreError, UserId, ViewHit, Vote,
 };
 
 use crate::backends::{backends, each_backend, named};
+use crate::engagement::{by, like, react, reader, today};
 use crate::fixtures::{article, author, hours_ago, hours_ahead, now, tags};
 
 /// A small site with something of everything a dump carries.
@@ -45,7 +46,7 @@ async fn build_site(store: &dyn Store) {
         });
         store.update_article(harbour.id, &renamed).await.unwrap();
     }
-    store
+    let ferry = store
         .insert_article(&article(&grace, "Ferry timetable", |a| {
             a.tags = tags(&["ferries", "Timetables"]);
             a.cover_image = Some("/media/ferry.jpg".into());
@@ -70,6 +71,30 @@ async fn build_site(store: &dyn Store) {
         .insert_article(&article(&ada, "Contact", |a| a.kind = ContentKind::Page))
         .await
         .unwrap();
+
+    // Engagement on two articles: votes, reactions (one switched), ratings, views, and
+    // a reader who took their vote back, whose row stays.
+    let casts = [
+        by(harbour.id, 3, like()),
+        by(harbour.id, 1, like()),
+        by(harbour.id, 1, react("happy")),
+        by(harbour.id, 1, ReaderAction::Rate(4)),
+        by(harbour.id, 2, react("sad")),
+        by(harbour.id, 2, react("angry")),
+        by(harbour.id, 2, ReaderAction::Rate(2)),
+        by(ferry.id, 1, like()),
+        by(ferry.id, 1, like()),
+        by(ferry.id, 4, react("excited")),
+    ];
+    let outcomes = store.cast(&casts, 10).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == CastOutcome::Applied));
+    let views = [("a", harbour.id), ("b", harbour.id), ("a", ferry.id)];
+    let hits = views.map(|(viewer, article)| ViewHit {
+        article,
+        viewer: viewer.into(),
+        day: today(),
+    });
+    store.record_views(&hits).await.unwrap();
 }
 
 /// Exports a site from every backend and imports it into every backend, itself
@@ -100,9 +125,55 @@ async fn copy_story(source: Arc<dyn Store>, target: Arc<dyn Store>) {
         "by slug"
     );
     assert!(dump.articles.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    assert_eq!(
+        dump.counts.len(),
+        2,
+        "the two articles readers engaged with"
+    );
+    assert!(
+        dump.counts
+            .windows(2)
+            .all(|w| w[0].article_id < w[1].article_id)
+    );
+    assert_eq!(
+        dump.reader_choices.len(),
+        5,
+        "a taken-back vote keeps its row"
+    );
+    assert!(
+        dump.reader_choices
+            .windows(2)
+            .all(|w| (w[0].article_id, &w[0].reader) < (w[1].article_id, &w[1].reader)),
+        "by article, then reader"
+    );
 
     target.import_site(&dump).await.unwrap();
     assert_eq!(target.export_site().await.unwrap(), dump);
+    for counted in &dump.counts {
+        let id = counted.article_id;
+        assert_eq!(target.counts(id).await.unwrap(), counted.counts);
+        assert_eq!(
+            target.counts(id).await.unwrap(),
+            source.counts(id).await.unwrap()
+        );
+    }
+
+    // The copy goes on from where the original was: reader 1 takes back the like
+    // they gave before the move, and reader 3 is no new reader to the cap.
+    let harbour = dump.counts[0].article_id;
+    let likes = dump.counts[0].counts.likes;
+    let again = [by(harbour, 1, like()), by(harbour, 3, react("sad"))];
+    let outcomes = target.cast(&again, 0).await.unwrap();
+    assert_eq!(outcomes, [CastOutcome::Applied, CastOutcome::Applied]);
+    assert_eq!(target.counts(harbour).await.unwrap().likes, likes - 1);
+    assert_eq!(
+        target.reader_choices(harbour, &reader(3)).await.unwrap(),
+        ReaderChoices {
+            vote: Some(Vote::Like),
+            reaction: Some("sad".into()),
+            rating: None,
+        }
+    );
 
     // The copy serves like the original.
     let moved = target.find_by_slug("harbour-reopens").await.unwrap();
@@ -162,6 +233,12 @@ async fn new_rows_after_an_import_get_ids_the_dump_did_not_use() {
             }
             for redirect in &mut dump.redirects {
                 redirect.article_id = ArticleId(redirect.article_id.0 + 500);
+            }
+            for counted in &mut dump.counts {
+                counted.article_id = ArticleId(counted.article_id.0 + 500);
+            }
+            for row in &mut dump.reader_choices {
+                row.article_id = ArticleId(row.article_id.0 + 500);
             }
             target.import_site(&dump).await.unwrap();
             assert_eq!(

@@ -6,6 +6,7 @@ mod articles;
 mod backends;
 mod changes;
 mod dump;
+mod engagement;
 mod fixtures;
 mod listing;
 mod settings;

@@ -1,5 +1,5 @@
-use broadsheet_domain::SiteSettings;
 use broadsheet_domain::read_time::ReadingSpeed;
+use broadsheet_domain::{ReactionDef, SiteSettings};
 
 use crate::backends::each_backend;
 
@@ -18,6 +18,12 @@ async fn settings_start_as_defaults_and_keep_what_is_saved() {
                 cjk_chars_per_minute: 450,
             },
             per_page: 25,
+            // A site's own reaction set is kept as saved, in its order.
+            reactions: vec![ReactionDef {
+                key: "insightful".into(),
+                label: "Insightful".into(),
+                emoji: "💡".into(),
+            }],
         };
         store.save_settings(&mine).await.unwrap();
         assert_eq!(store.settings().await.unwrap(), mine);
