@@ -19,9 +19,25 @@ use serde::{Deserialize, Serialize};
 use crate::article::ArticleId;
 
 /// A reader's random id, as kept in their first-party cookie: 32 lowercase hex digits.
+/// Deserialising checks the form too, so a hand-edited dump cannot smuggle in an id
+/// that no cookie could carry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct ReaderId(String);
+
+impl TryFrom<String> for ReaderId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        ReaderId::parse(&text)
+            .ok_or_else(|| format!("\"{text}\" is not a reader id (32 hex digits)"))
+    }
+}
+
+impl From<ReaderId> for String {
+    fn from(id: ReaderId) -> String {
+        id.0
+    }
+}
 
 impl ReaderId {
     /// A reader id from 16 random bytes (the server draws them from the OS).
@@ -321,7 +337,10 @@ mod tests {
     fn reader_ids_are_32_hex_digits() {
         let id = ReaderId::from_bytes([0xab; 16]);
         assert_eq!(id.as_str(), "ab".repeat(16));
-        assert_eq!(ReaderId::parse(id.as_str()), Some(id));
+        assert_eq!(ReaderId::parse(id.as_str()), Some(id.clone()));
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<ReaderId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<ReaderId>("\"../x\"").is_err());
         for bad in [
             "",
             "xyz",
