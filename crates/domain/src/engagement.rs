@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::StoreError;
 use crate::article::ArticleId;
 
 /// A reader's random id, as kept in their first-party cookie: 32 lowercase hex digits.
@@ -329,6 +330,90 @@ impl EngagementView {
     }
 }
 
+/// Refuses a batch that rates outside 1 to 5 stars, before anything is written. The
+/// server checks what readers send, so such a cast is a bug in the caller: failing the
+/// call says so, where counting it would invent a star.
+pub fn check_ratings(casts: &[Cast]) -> Result<(), StoreError> {
+    match casts.iter().find_map(|cast| match cast.action {
+        ReaderAction::Rate(stars) if !(1..=5).contains(&stars) => Some(stars),
+        _ => None,
+    }) {
+        Some(stars) => Err(StoreError::Backend(format!(
+            "a rating of {stars} stars (1 to 5 expected)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl ReaderChoices {
+    /// What `action` makes of these choices: casting the vote or reaction the reader
+    /// has takes it back, casting another switches to it; a rating is set or cleared.
+    pub fn after(&self, action: &ReaderAction) -> ReaderChoices {
+        let choices = self;
+        let mut next = choices.clone();
+        match action {
+            ReaderAction::Vote(vote) => next.vote = (choices.vote != Some(*vote)).then_some(*vote),
+            ReaderAction::React(key) => {
+                next.reaction = (choices.reaction.as_ref() != Some(key)).then(|| key.clone());
+            }
+            ReaderAction::Rate(stars) => next.rating = Some(*stars),
+            ReaderAction::ClearRating => next.rating = None,
+        }
+        next
+    }
+}
+
+/// How far a batch of casts (or views) moves an article's counters; stores add it to
+/// their counters in one statement per article.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CounterDelta {
+    pub views: i64,
+    pub likes: i64,
+    pub dislikes: i64,
+    /// `ratings[0]` counts 1-star ratings.
+    pub ratings: [i64; 5],
+    pub reactions: BTreeMap<String, i64>,
+}
+
+impl CounterDelta {
+    /// Moves the counters from a reader's `before` choices to their `after` ones.
+    pub fn record(&mut self, before: &ReaderChoices, after: &ReaderChoices) {
+        if before.vote != after.vote {
+            for (vote, by) in [(before.vote, -1), (after.vote, 1)] {
+                match vote {
+                    Some(Vote::Like) => self.likes += by,
+                    Some(Vote::Dislike) => self.dislikes += by,
+                    None => {}
+                }
+            }
+        }
+        if before.reaction != after.reaction {
+            for (key, by) in [(&before.reaction, -1), (&after.reaction, 1)] {
+                if let Some(key) = key {
+                    *self.reactions.entry(key.clone()).or_default() += by;
+                }
+            }
+        }
+        if before.rating != after.rating {
+            for (stars, by) in [(before.rating, -1), (after.rating, 1)] {
+                if let Some(stars) = stars {
+                    // 1 to 5: `check_ratings` runs before any cast is applied.
+                    self.ratings[usize::from(stars) - 1] += by;
+                }
+            }
+        }
+    }
+
+    /// Whether no counter moved (reactions that cancel out within the call included).
+    pub fn is_zero(&self) -> bool {
+        self.views == 0
+            && self.likes == 0
+            && self.dislikes == 0
+            && self.ratings == [0; 5]
+            && self.reactions.values().all(|&by| by == 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +520,32 @@ mod tests {
         let mut bad = default_reactions();
         bad[0].key = "Not OK".into();
         assert!(validate_reactions(&bad).is_err());
+    }
+
+    #[test]
+    fn actions_toggle_switch_and_move_counters() {
+        let none = ReaderChoices::default();
+        let liked = none.after(&ReaderAction::Vote(Vote::Like));
+        assert_eq!(liked.vote, Some(Vote::Like));
+        assert_eq!(liked.after(&ReaderAction::Vote(Vote::Like)).vote, None);
+        let disliked = liked.after(&ReaderAction::Vote(Vote::Dislike));
+        let happy = disliked.after(&ReaderAction::React("happy".into()));
+        let sad = happy.after(&ReaderAction::React("sad".into()));
+        let rated = sad.after(&ReaderAction::Rate(4));
+        let mut delta = CounterDelta::default();
+        delta.record(&none, &liked);
+        delta.record(&liked, &disliked);
+        delta.record(&disliked, &happy);
+        delta.record(&happy, &sad);
+        delta.record(&sad, &rated);
+        assert_eq!((delta.likes, delta.dislikes), (0, 1));
+        assert_eq!(delta.reactions["happy"], 0);
+        assert_eq!(delta.reactions["sad"], 1);
+        assert_eq!(delta.ratings, [0, 0, 0, 1, 0]);
+        assert!(!delta.is_zero());
+        delta.record(&rated, &rated.after(&ReaderAction::ClearRating));
+        assert_eq!(delta.ratings, [0; 5]);
+        assert!(check_ratings(&[]).is_ok());
     }
 
     #[test]

@@ -16,10 +16,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use broadsheet_domain::dump::{ArticleCounts, ReaderRow};
+use broadsheet_domain::engagement::{CounterDelta, check_ratings};
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    ArticleId, Cast, CastOutcome, Counts, NetworkHash, ReaderAction, ReaderChoices, ReaderId,
-    StoreError, ViewHit, Vote, clock,
+    ArticleId, Cast, CastOutcome, Counts, NetworkHash, ReaderChoices, ReaderId, StoreError,
+    ViewHit, Vote, clock,
 };
 use chrono::{NaiveDate, TimeDelta};
 use sqlx::PgConnection;
@@ -83,7 +84,7 @@ pub(crate) async fn cast(
     .map_err(db_error)?
     .into_iter()
     .collect();
-    let mut deltas: BTreeMap<ArticleId, Delta> = BTreeMap::new();
+    let mut deltas: BTreeMap<ArticleId, CounterDelta> = BTreeMap::new();
     let mut outcomes = Vec::with_capacity(casts.len());
     for cast in casts {
         if !known.contains(&cast.article.0) {
@@ -112,7 +113,7 @@ pub(crate) async fn cast(
             continue;
         }
         let before = choices_of(state.vote, state.reaction, state.rating)?;
-        let after = apply(&before, &cast.action);
+        let after = before.after(&cast.action);
         if after != before {
             // A new row takes the cast's network and day; an existing one keeps those of
             // the reader's first cast, which is what the cap counts.
@@ -219,9 +220,9 @@ pub(crate) async fn record_views(
         counted += unsigned(views)?;
         deltas.insert(
             ArticleId(article),
-            Delta {
+            CounterDelta {
                 views,
-                ..Delta::default()
+                ..CounterDelta::default()
             },
         );
     }
@@ -424,7 +425,7 @@ pub(crate) async fn import(
 /// counts gets a counters row this way, which the dump relies on.
 async fn add_deltas(
     conn: &mut PgConnection,
-    deltas: BTreeMap<ArticleId, Delta>,
+    deltas: BTreeMap<ArticleId, CounterDelta>,
 ) -> StoreResult<Vec<ArticleId>> {
     let mut changed = Vec::with_capacity(deltas.len());
     for (article, delta) in deltas {
@@ -473,86 +474,6 @@ async fn add_deltas(
         changed.push(article);
     }
     Ok(changed)
-}
-
-/// Refuses a batch that rates outside 1 to 5 stars, before anything is written. The
-/// server checks what readers send, so such a cast is a bug in the caller: failing the
-/// call says so, where counting it would invent a star.
-fn check_ratings(casts: &[Cast]) -> StoreResult<()> {
-    match casts.iter().find_map(|cast| match cast.action {
-        ReaderAction::Rate(stars) if !(1..=5).contains(&stars) => Some(stars),
-        _ => None,
-    }) {
-        Some(stars) => Err(StoreError::Backend(format!(
-            "a rating of {stars} stars (1 to 5 expected)"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// What `action` makes of a reader's choices: casting the vote or reaction they have
-/// takes it back, casting another switches to it; a rating is set or cleared.
-fn apply(choices: &ReaderChoices, action: &ReaderAction) -> ReaderChoices {
-    let mut next = choices.clone();
-    match action {
-        ReaderAction::Vote(vote) => next.vote = (choices.vote != Some(*vote)).then_some(*vote),
-        ReaderAction::React(key) => {
-            next.reaction = (choices.reaction.as_ref() != Some(key)).then(|| key.clone());
-        }
-        ReaderAction::Rate(stars) => next.rating = Some(*stars),
-        ReaderAction::ClearRating => next.rating = None,
-    }
-    next
-}
-
-/// How far one call moves an article's counters.
-#[derive(Default)]
-struct Delta {
-    views: i64,
-    likes: i64,
-    dislikes: i64,
-    /// `ratings[0]` counts 1-star ratings.
-    ratings: [i64; 5],
-    reactions: BTreeMap<String, i64>,
-}
-
-impl Delta {
-    /// Moves the counters from a reader's `before` choices to their `after` ones.
-    fn record(&mut self, before: &ReaderChoices, after: &ReaderChoices) {
-        if before.vote != after.vote {
-            for (vote, by) in [(before.vote, -1), (after.vote, 1)] {
-                match vote {
-                    Some(Vote::Like) => self.likes += by,
-                    Some(Vote::Dislike) => self.dislikes += by,
-                    None => {}
-                }
-            }
-        }
-        if before.reaction != after.reaction {
-            for (key, by) in [(&before.reaction, -1), (&after.reaction, 1)] {
-                if let Some(key) = key {
-                    *self.reactions.entry(key.clone()).or_default() += by;
-                }
-            }
-        }
-        if before.rating != after.rating {
-            for (stars, by) in [(before.rating, -1), (after.rating, 1)] {
-                if let Some(stars) = stars {
-                    // 1 to 5: `check_ratings` and the column's CHECK see to it.
-                    self.ratings[usize::from(stars) - 1] += by;
-                }
-            }
-        }
-    }
-
-    /// Whether no counter moved (reactions that cancel out within the call included).
-    fn is_zero(&self) -> bool {
-        self.views == 0
-            && self.likes == 0
-            && self.dislikes == 0
-            && self.ratings == [0; 5]
-            && self.reactions.values().all(|&by| by == 0)
-    }
 }
 
 #[derive(sqlx::FromRow)]
