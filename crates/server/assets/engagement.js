@@ -262,7 +262,8 @@
     var body = formBody(form, submitter);
     var action = body.get("action");
     form.setAttribute("aria-busy", "true");
-    fetch(form.action, {
+    /* Not `form.action`: the form's <input name="action"> shadows that property. */
+    fetch(new URL(form.getAttribute("action"), document.baseURI).href, {
       method: "POST",
       headers: { Accept: "application/json" },
       body: body,

@@ -2,6 +2,7 @@
 //! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
 
 mod assets;
+mod browser;
 mod cli;
 mod errors;
 mod multinode;
