@@ -194,6 +194,7 @@
     }
   }
 
+  /* How long a rate-limited reader should wait, from Retry-After (seconds or a date). */
   function waitText(res) {
     var header = res.headers.get("Retry-After");
     if (!header) return "";
@@ -204,9 +205,11 @@
       seconds = (at - Date.now()) / 1000;
     }
     seconds = Math.max(1, Math.ceil(seconds));
-    if (seconds < 90) return " Please try again in " + seconds + (seconds === 1 ? " second." : " seconds.");
-    var minutes = Math.ceil(seconds / 60);
-    return " Please try again in " + minutes + " minutes.";
+    var wait;
+    if (seconds < 90) wait = seconds + (seconds === 1 ? " second" : " seconds");
+    else if (seconds < 90 * 60) wait = Math.round(seconds / 60) + " minutes";
+    else wait = "about " + Math.round(seconds / 3600) + (Math.round(seconds / 3600) === 1 ? " hour" : " hours");
+    return " (Wait: " + wait + ".)";
   }
 
   function labelOf(key) {
