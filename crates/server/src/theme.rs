@@ -398,8 +398,8 @@ mod tests {
         let mine = serde_json::json!({"vote": "like", "reaction": "sad", "rating": 4});
         let page = theme.render("article.html", article_context(mine)).unwrap();
         for expected in [
-            r#"value="like" title="Like" aria-pressed="true""#,
-            r#"value="dislike" title="Dislike" aria-pressed="false""#,
+            r#"value="like" aria-pressed="true""#,
+            r#"value="dislike" aria-pressed="false""#,
             r#"value="sad" aria-pressed="true""#,
             r#"value="happy" aria-pressed="false""#,
             r#"value="4" checked required>"#,
