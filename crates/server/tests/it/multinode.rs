@@ -331,10 +331,10 @@ fn follow_live(url: String) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = buffer.find("\n\n") {
                 let event: String = buffer.drain(..end + 2).collect();
-                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
-                    if let Ok(json) = serde_json::from_str(data.trim()) {
-                        let _ = tx.send(json);
-                    }
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:"))
+                    && let Ok(json) = serde_json::from_str(data.trim())
+                {
+                    let _ = tx.send(json);
                 }
             }
         }
