@@ -6,12 +6,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use broadsheet_domain::{
-    Article, ArticleQuery, ContentKind, SiteSettings, Store, StoreError, clock,
+    Article, ArticleQuery, Change, ContentKind, SiteSettings, Store, StoreError, clock,
 };
 use futures::StreamExt;
 
 use crate::cache::Cached;
 use crate::config::Config;
+use crate::engagement::Engagement;
 use crate::theme::Theme;
 
 /// Everything a request handler may need, cheap to clone.
@@ -20,6 +21,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub theme: Arc<Theme>,
+    /// Votes, views and live counts (see [`crate::engagement`]).
+    pub engagement: Arc<Engagement>,
     chrome: Arc<Cached<SiteChrome>>,
 }
 
@@ -45,48 +48,72 @@ impl AppState {
             .subscribe()
             .await
             .context("cannot follow the database's change notices")?;
-        let weak = Arc::downgrade(&chrome);
+        let engagement = Engagement::start(
+            store.clone(),
+            chrome.clone(),
+            &config.engagement,
+            &config.base_url,
+        );
+        let weak_chrome = Arc::downgrade(&chrome);
+        let weak_engagement = Arc::downgrade(&engagement);
         tokio::spawn(async move {
             while let Some(change) = changes.next().await {
+                let (Some(chrome), Some(engagement)) =
+                    (weak_chrome.upgrade(), weak_engagement.upgrade())
+                else {
+                    break;
+                };
                 // Settings, pages (any article may be one) and a missed-notice flush
-                // all touch the chrome; changes are rare next to page views, so every
-                // notice drops it.
-                let Some(chrome) = weak.upgrade() else { break };
-                tracing::debug!(%change, "dropping cached site chrome");
-                chrome.invalidate();
+                // touch the chrome. Votes and views do not, and arrive by the
+                // thousand per second, so they must not drop it.
+                if !matches!(change, Change::Engagement(_)) {
+                    tracing::debug!(%change, "dropping cached site chrome");
+                    chrome.invalidate();
+                }
+                engagement.on_change(&change);
             }
         });
         Ok(AppState {
             store,
             config: Arc::new(config),
             theme: Arc::new(theme),
+            engagement,
             chrome,
         })
     }
 
     /// The site settings and navigation pages, from this node's cache.
     pub async fn chrome(&self) -> Result<Arc<SiteChrome>, StoreError> {
-        self.chrome
-            .get_or_load(|| async {
-                let settings = self.store.settings().await?;
-                let pages = self
-                    .store
-                    .list_articles(&ArticleQuery {
-                        kind: ContentKind::Page,
-                        ..ArticleQuery::public(clock::now(), 1, 100)
-                    })
-                    .await?
-                    .items;
-                Ok(SiteChrome { settings, pages })
-            })
-            .await
+        load_chrome(&self.chrome, self.store.as_ref()).await
     }
+}
+
+/// The chrome from `cell`, loaded from `store` when the cell is empty.
+pub(crate) async fn load_chrome(
+    cell: &Cached<SiteChrome>,
+    store: &dyn Store,
+) -> Result<Arc<SiteChrome>, StoreError> {
+    cell.get_or_load(|| async {
+        let settings = store.settings().await?;
+        let pages = store
+            .list_articles(&ArticleQuery {
+                kind: ContentKind::Page,
+                ..ArticleQuery::public(clock::now(), 1, 100)
+            })
+            .await?
+            .items;
+        Ok(SiteChrome { settings, pages })
+    })
+    .await
 }
 
 /// The whole HTTP surface of one node.
 pub fn build_router(state: AppState) -> Router {
-    // The site's routes take the state for their error-page middleware.
+    // The site's routes take the state for their error-page middleware. The
+    // engagement routes are merged after it: they choose between themed pages (forms)
+    // and JSON (the API) themselves.
     crate::site::routes(state.clone())
+        .merge(crate::engagement::routes(state.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,5 +1,8 @@
 //! `broadsheet serve`: open the store, make sure the site has content, listen, and
-//! shut down gracefully on Ctrl-C or SIGTERM.
+//! shut down gracefully on Ctrl-C or SIGTERM: stop accepting, end live streams, let
+//! in-flight requests (and their votes) finish, then write the buffered views.
+
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -21,10 +24,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "serving {base_url}/ (listening on {})",
         listener.local_addr()?
     );
-    axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    let engagement = state.engagement.clone();
+    let closing = engagement.clone();
+    // Connection info gives handlers the socket's peer address, which reader
+    // identity needs (it is hashed, never kept).
+    let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live streams never end by themselves; graceful shutdown waits for them.
+            closing.begin_shutdown();
+        })
         .await
-        .context("server failed")
+        .context("server failed");
+    engagement.finish().await;
+    served
 }
 
 async fn shutdown_signal() {
