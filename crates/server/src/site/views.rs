@@ -5,12 +5,16 @@
 //! Everything here is plain data that the templates escape, except the article body,
 //! which the domain sanitised at save and which is handed over as a safe value.
 
+use broadsheet_domain::engagement::RatingSummary;
 use broadsheet_domain::read_time::ReadTime;
-use broadsheet_domain::{Article, SiteSettings, Tag, User};
+use broadsheet_domain::{Article, EngagementView, ReaderChoices, SiteSettings, Tag, User};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use minijinja::Value;
 use serde::Serialize;
+use serde_json::json;
+
+use crate::engagement::routes::ApiUrls;
 
 /// The site itself: masthead, navigation, language.
 #[derive(Debug, Clone, Serialize)]
@@ -209,6 +213,94 @@ impl ArticleView {
     }
 }
 
+/// What an article page's engagement widgets need, under the names the templates use.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngagementContext {
+    /// The counts, percentages and rating summary.
+    pub engagement: EngagementView,
+    /// The reader's own vote, reaction and rating, when the request carries their
+    /// cookie (the page is then private to them).
+    pub choices: Option<ReaderChoices>,
+    /// Where the widgets' forms post.
+    pub engage_url: String,
+    /// The JSON endpoints, the live stream, the view beacon and pixel.
+    pub api: ApiUrls,
+    /// schema.org `NewsArticle` JSON-LD, marked safe: it is escaped for a `<script>`
+    /// element (no `<`, `>` or `&` in it), and HTML escaping would break the JSON.
+    pub json_ld: Value,
+}
+
+/// The `NewsArticle` JSON-LD of an article page, with an `AggregateRating` once
+/// anyone rated it; ready to be placed inside `<script type="application/ld+json">`.
+pub fn news_article_json_ld(
+    article: &ArticleView,
+    site: &SiteView,
+    rating: &RatingSummary,
+) -> String {
+    let absolute = |url: &str| {
+        if url.starts_with('/') {
+            format!("{}{url}", site.base_url)
+        } else {
+            url.to_owned()
+        }
+    };
+    let mut doc = json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "description": article.excerpt,
+        "url": article.canonical,
+        "mainEntityOfPage": article.canonical,
+        "author": {
+            "@type": "Person",
+            "name": article.author.name,
+            "url": absolute(&article.author.url),
+        },
+        "publisher": {
+            "@type": "Organization",
+            "name": site.title,
+            "url": format!("{}/", site.base_url),
+        },
+        "keywords": article.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+    });
+    if let Some(published) = &article.published {
+        doc["datePublished"] = json!(published.iso);
+        let modified = article.updated.as_ref().unwrap_or(published);
+        doc["dateModified"] = json!(modified.iso);
+    }
+    if let Some(image) = &article.cover_image {
+        doc["image"] = json!(absolute(image));
+    }
+    if let (Some(average), true) = (rating.average, rating.count > 0) {
+        doc["aggregateRating"] = json!({
+            "@type": "AggregateRating",
+            "ratingValue": average,
+            "ratingCount": rating.count,
+            "bestRating": 5,
+            "worstRating": 1,
+        });
+    }
+    script_safe_json(&doc.to_string())
+}
+
+/// JSON that cannot end or confuse the `<script>` element it sits in: `<`, `>` and `&`
+/// (which could spell `</script>` or `<!--`) become `\u` escapes, which mean the same
+/// characters to a JSON parser. U+2028 and U+2029 too, for older script parsers.
+fn script_safe_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A cover image URL is typed by a writer and not sanitised like the body: only
 /// site-relative paths and http(s) URLs reach an `src` attribute.
 fn safe_image_url(url: &str) -> Option<String> {
@@ -276,6 +368,20 @@ mod tests {
         assert_eq!(d.human, "2 March 2026");
         assert_eq!(d.time, "00:30");
         assert_eq!(d.iso, "2026-03-02T00:30:00+01:00");
+    }
+
+    #[test]
+    fn json_ld_cannot_close_its_script() {
+        let json = script_safe_json(r#"{"headline":"</script><script>alert(1)</script> & <!--"}"#);
+        assert!(
+            !json.contains('<') && !json.contains('>') && !json.contains('&'),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            back["headline"],
+            "</script><script>alert(1)</script> & <!--"
+        );
     }
 
     #[test]

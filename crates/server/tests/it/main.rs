@@ -4,6 +4,7 @@
 mod assets;
 mod browser;
 mod cli;
+mod engagement;
 mod errors;
 mod multinode;
 mod pages;

@@ -150,7 +150,8 @@ async fn article_page_has_every_part_in_order() {
         ["/tag/pete-hegseth/", "/tag/nato/"]
     );
 
-    // Engagement slots are present and empty: no invented numbers.
+    // Engagement slots are present, and show no invented numbers: the widgets that
+    // exist show a new article's real counts (zero), the others stay empty.
     let slots = page.attrs("[data-slot]", "data-slot");
     assert_eq!(
         slots,
@@ -164,7 +165,15 @@ async fn article_page_has_every_part_in_order() {
             "subscribe"
         ]
     );
-    assert!(page.texts("[data-slot]").iter().all(String::is_empty));
+    let slot_texts = page.texts("[data-slot]");
+    for empty in [1, 5, 6] {
+        assert!(slot_texts[empty].is_empty(), "{}", slots[empty]);
+    }
+    let counts = [page.texts("[data-count]"), page.texts("[data-field=count]")].concat();
+    assert!(
+        !counts.is_empty() && counts.iter().all(|c| c == "0"),
+        "{counts:?}"
+    );
 
     // Top to bottom: title, byline, meta row, body, hashtags, then the slots.
     let order = [
@@ -409,7 +418,8 @@ async fn titles_and_user_text_are_escaped() {
     ] {
         let page = app.get(&path).await;
         page.assert_status(StatusCode::OK);
-        assert!(!page.body.contains("<script"), "{path}: {}", page.body);
+        assert!(!page.body.contains("<script>"), "{path}: {}", page.body);
+        assert_only_theme_scripts(&page);
         assert!(!page.body.contains("<b>Lovelace"), "{path}");
         assert!(!page.body.contains("<i>Tag"), "{path}");
         assert!(!page.body.contains("<img src=x"), "{path}");
@@ -423,4 +433,26 @@ async fn titles_and_user_text_are_escaped() {
         page.attrs("meta[name=description]", "content"),
         ["Excerpt with <script>alert(2)</script> & more"]
     );
+    // The title reaches the JSON-LD intact, without ending its script element.
+    let ld = &page.texts(r#"script[type="application/ld+json"]"#)[0];
+    assert!(!ld.contains('<'), "{ld}");
+    let ld: serde_json::Value = serde_json::from_str(ld).unwrap();
+    assert_eq!(ld["headline"], title);
+}
+
+/// The only scripts a page may have are the theme's own: a first-party file under
+/// /assets/ (no inline code), or JSON-LD data.
+#[track_caller]
+fn assert_only_theme_scripts(page: &crate::util::TestResponse) {
+    let html = page.html();
+    let selector = scraper::Selector::parse("script").unwrap();
+    for script in html.select(&selector) {
+        let own_file = script
+            .value()
+            .attr("src")
+            .is_some_and(|src| src.starts_with("/assets/"))
+            && script.inner_html().trim().is_empty();
+        let data = script.value().attr("type") == Some("application/ld+json");
+        assert!(own_file || data, "{}", script.html());
+    }
 }

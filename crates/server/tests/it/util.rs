@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::AppState;
-use broadsheet::config::{Config, RawConfig};
+use broadsheet::config::{Config, RawConfig, RawEngagement};
 use broadsheet_domain::{
     Article, ArticleId, ArticleInput, ContentKind, NewUser, Role, SiteSettings, SourceFormat,
     Status, Store, User,
@@ -35,6 +35,7 @@ pub struct TestApp {
 pub struct TestAppBuilder {
     settings: Option<SiteSettings>,
     theme_dir: Option<PathBuf>,
+    engagement: Option<RawEngagement>,
 }
 
 impl TestAppBuilder {
@@ -45,6 +46,12 @@ impl TestAppBuilder {
 
     pub fn theme_dir(mut self, dir: PathBuf) -> Self {
         self.theme_dir = Some(dir);
+        self
+    }
+
+    /// The `[engagement]` config (limits, trusted proxies).
+    pub fn engagement(mut self, engagement: RawEngagement) -> Self {
+        self.engagement = Some(engagement);
         self
     }
 
@@ -62,6 +69,7 @@ impl TestAppBuilder {
             data_dir: Some(dir.path().to_owned()),
             base_url: Some(BASE_URL.into()),
             theme_dir: self.theme_dir,
+            engagement: self.engagement,
             ..RawConfig::default()
         })
         .expect("valid test config");
@@ -84,6 +92,11 @@ impl TestApp {
 
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
+    }
+
+    /// The directory holding the site's database file.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// The router, for tests that serve it over a socket.
@@ -145,10 +158,17 @@ impl TestApp {
         for (name, value) in &headers {
             request = request.header(name, value);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::empty()).expect("request"))
+        self.send(
+            self.router.clone(),
+            request.body(Body::empty()).expect("request"),
+        )
+        .await
+    }
+
+    /// Sends any request through `router` (this app's, perhaps with extra layers).
+    pub async fn send(&self, router: Router, request: Request<Body>) -> TestResponse {
+        let response = router
+            .oneshot(request)
             .await
             .expect("the router is infallible");
         let status = response.status();
