@@ -881,3 +881,46 @@ async fn two_hundred_readers_at_once_end_with_exact_counts() {
     actual.reactions.retain(|_, count| *count > 0);
     assert_eq!(actual, expected);
 }
+
+#[tokio::test]
+async fn views_buffered_at_a_graceful_shutdown_are_written() {
+    use crate::process::Site;
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::sqlite(dir.path());
+    let server = site.serve();
+    let story = dir.path().join("story.md");
+    std::fs::write(
+        &story,
+        "---\ntitle: Last ferry\nslug: last-ferry\ndate: 2026-05-02 08:00\n---\nThe last one.\n",
+    )
+    .unwrap();
+    site.ok(&["article", "publish", story.to_str().unwrap()]);
+    let page = server.get("/2026/05/02/last-ferry/").await;
+    let id: i64 = page
+        .body
+        .split("data-article-id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|id| id.parse().ok())
+        .expect("the article's id");
+
+    // A view, then SIGTERM straight away: the view may still be in the buffer.
+    let client = reqwest::Client::new();
+    let beacon = client
+        .post(format!("{}/articles/{id}/view", server.base))
+        .header("user-agent", FIREFOX)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beacon.status(), reqwest::StatusCode::NO_CONTENT);
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "a graceful shutdown exits cleanly: {status}"
+    );
+
+    let store = broadsheet_store_sqlite::SqliteStore::open(&dir.path().join("broadsheet.sqlite3"))
+        .await
+        .unwrap();
+    assert_eq!(store.counts(ArticleId(id)).await.unwrap().views, 1);
+}

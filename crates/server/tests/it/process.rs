@@ -222,6 +222,19 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Asks the server to stop as an operator's SIGTERM does (a graceful shutdown) and
+    /// waits for it to exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(signalled.success(), "the server was already gone");
+        self.child.wait().expect("the server exits")
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
