@@ -5,19 +5,24 @@
 #   bench/article-page.sh                 # SQLite only
 #   bench/article-page.sh --postgres URL  # SQLite and PostgreSQL, same load, same run
 #
-# Knobs: DURATION (default 15s), CONNECTIONS (64), THREADS (2).
+# Knobs: DURATION (default 15s), CONNECTIONS (64), THREADS (2), PORT (18080; PostgreSQL
+# uses the next one), BIN (a release binary to measure instead of building this tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
 PG_URL=""
 if [[ "${1:-}" == "--postgres" ]]; then PG_URL=${2:?--postgres needs a URL}; fi
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/broadsheet
+# BIN=path measures a binary built elsewhere (an older commit, side by side).
+if [[ -z "${BIN:-}" ]]; then
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/broadsheet
+fi
 
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -61,12 +66,12 @@ run_backend() {
 echo "article page, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores"
 printf '| %-10s | %10s | %8s | %8s |\n' backend "req/s" p50 p99
 printf '|%s|%s|%s|%s|\n' ------------ ------------ ---------- ----------
-run_backend sqlite "sqlite:$WORK/sqlite/broadsheet.sqlite3" 18080
+run_backend sqlite "sqlite:$WORK/sqlite/broadsheet.sqlite3" "$PORT"
 if [[ -n "$PG_URL" ]]; then
   db=broadsheet_bench_$$
   psql "$PG_URL" -qc "CREATE DATABASE $db" >/dev/null
   pg_bench_url="${PG_URL%/*}/$db"
-  run_backend postgres "$pg_bench_url" 18081
+  run_backend postgres "$pg_bench_url" "$((PORT + 1))"
   psql "$PG_URL" -qc "DROP DATABASE $db" >/dev/null
   awk -v s="$(cat "$WORK/sqlite.rps")" -v p="$(cat "$WORK/postgres.rps")" \
     'BEGIN { printf "postgres/sqlite throughput ratio: %.2f\n", p / s }'
