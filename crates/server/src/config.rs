@@ -170,6 +170,8 @@ impl EngagementConfig {
             .trusted_proxies
             .unwrap_or_default()
             .iter()
+            // `BROADSHEET_TRUSTED_PROXIES=` (set but empty) means none.
+            .filter(|text| !text.trim().is_empty())
             .map(|text| parse_net(text))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let positive = |key: &str, value: Option<u32>, default: u32| {
@@ -351,6 +353,16 @@ mod tests {
         assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]);
         assert_eq!(config.votes_per_minute_per_reader.get(), 5);
         assert_eq!(config.votes_per_minute_per_network.get(), 9);
+
+        let empty = Config::from_raw(RawConfig {
+            engagement: Some(RawEngagement {
+                trusted_proxies: Some(vec![String::new()]),
+                ..RawEngagement::default()
+            }),
+            ..RawConfig::default()
+        })
+        .unwrap();
+        assert!(empty.engagement.trusted_proxies.is_empty());
 
         let err = toml::from_str::<RawConfig>("[engagement]\nvotes_per_minut = 1").unwrap_err();
         assert!(err.to_string().contains("votes_per_minut"), "{err}");
