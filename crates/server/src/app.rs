@@ -23,6 +23,8 @@ pub struct AppState {
     pub theme: Arc<Theme>,
     /// Votes, views and live counts (see [`crate::engagement`]).
     pub engagement: Arc<Engagement>,
+    /// Rendered article pages for readers without a cookie.
+    pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
 }
 
@@ -78,6 +80,7 @@ impl AppState {
             config: Arc::new(config),
             theme: Arc::new(theme),
             engagement,
+            pages: Arc::default(),
             chrome,
         })
     }

@@ -5,15 +5,21 @@
 //! its dated permalink. None of this reveals what is not public: a draft, or an
 //! article scheduled for later, is 404 under every one of its addresses.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::Response;
-use broadsheet_domain::{Article, ContentKind, EngagementView, SlugLookup};
+use axum::response::{Html, IntoResponse, Response};
+use broadsheet_domain::{
+    Article, ArticleId, ContentKind, Counts, EngagementView, ReaderId, SlugLookup,
+};
 use minijinja::{Value, context};
 
 use super::views::{ArticleView, EngagementContext, MetaView, news_article_json_ld};
 use super::{SiteContext, redirect, render};
-use crate::app::AppState;
+use crate::app::{AppState, SiteChrome};
 use crate::engagement::identity::reader_from_headers;
 use crate::engagement::routes::{ApiUrls, engage_url};
 use crate::error::AppError;
@@ -80,6 +86,32 @@ async fn show(
     template: &str,
     engagement_for: Option<&HeaderMap>,
 ) -> Result<Response, AppError> {
+    // Engagement is an extra on the page: if its counts cannot be loaded, the article
+    // is shown without it.
+    let counts = match engagement_for {
+        Some(_) => match state.engagement.counts(article.id).await {
+            Ok(counts) => Some(counts),
+            Err(err) => {
+                tracing::warn!(error = %err, article = %article.id, "article shown without engagement");
+                None
+            }
+        },
+        None => None,
+    };
+    let reader = engagement_for.and_then(reader_from_headers);
+    // A reader without a cookie sees what every such reader sees: the page made from
+    // this article, these counts and this chrome is reused as long as all three are
+    // the very ones it was made from.
+    let shared = reader.is_none();
+    if shared
+        && let Some(counts) = &counts
+        && let Some(html) = state
+            .pages
+            .get(article, &site.chrome, counts, site.view.year)
+    {
+        return Ok(Html(html).into_response());
+    }
+
     let view = ArticleView::full(article, site.tz, &site.base_url);
     let meta = MetaView {
         title: Some(view.title.clone()),
@@ -93,20 +125,17 @@ async fn show(
         },
         ..MetaView::default()
     };
-    let engagement = match engagement_for {
-        Some(headers) => engagement_context(state, &site, article, &view, headers).await,
-        None => None,
-    };
-    let Some(engagement) = engagement else {
+    let Some(counts) = counts else {
         return render(
             state,
             template,
             context! { site => site.view, meta => meta, article => view },
         );
     };
+    let engagement = engagement_context(state, &site, article, &view, &counts, reader).await;
     let personal = engagement.choices.is_some();
-    let mut response = render(
-        state,
+    let year = site.view.year;
+    let html = state.theme.render(
         template,
         context! {
             site => site.view,
@@ -115,6 +144,13 @@ async fn show(
             ..Value::from_serialize(&engagement)
         },
     )?;
+    let html = Bytes::from(html);
+    if shared {
+        state
+            .pages
+            .put(article, &site.chrome, &counts, year, html.clone());
+    }
+    let mut response = Html(html).into_response();
     if personal {
         // The page shows this reader's own choices: no shared cache may keep it.
         response
@@ -124,25 +160,18 @@ async fn show(
     Ok(response)
 }
 
-/// The widgets' context: counts from this node's cache (no query unless they changed),
-/// and the reader's choices when the request carries their cookie. Engagement is an
-/// extra on the page: if it cannot be loaded, the article is shown without it.
+/// The widgets' context: the counts, and the reader's choices when the request carries
+/// their cookie.
 async fn engagement_context(
     state: &AppState,
     site: &SiteContext,
     article: &Article,
     view: &ArticleView,
-    headers: &HeaderMap,
-) -> Option<EngagementContext> {
-    let counts = match state.engagement.counts(article.id).await {
-        Ok(counts) => counts,
-        Err(err) => {
-            tracing::warn!(error = %err, article = %article.id, "article shown without engagement");
-            return None;
-        }
-    };
-    let engagement = EngagementView::new(article.id, &counts, &site.settings.reactions);
-    let choices = match reader_from_headers(headers) {
+    counts: &Counts,
+    reader: Option<ReaderId>,
+) -> EngagementContext {
+    let engagement = EngagementView::new(article.id, counts, &site.settings.reactions);
+    let choices = match reader {
         Some(reader) => match state.store.reader_choices(article.id, &reader).await {
             Ok(choices) => Some(choices),
             Err(err) => {
@@ -153,11 +182,82 @@ async fn engagement_context(
         None => None,
     };
     let json_ld = news_article_json_ld(view, &site.view, &engagement.rating);
-    Some(EngagementContext {
+    EngagementContext {
         engagement,
         choices,
         engage_url: engage_url(article.id),
         api: ApiUrls::for_article(article.id),
         json_ld: Value::from_safe_string(json_ld),
-    })
+    }
+}
+
+/// Rendered article pages for readers without a cookie, one per article, on this
+/// node. Rendering the page with its widgets is most of its cost, and between two
+/// changes every such reader gets the same bytes. An entry is only used while the
+/// article (as just read from the store), its counts and the site chrome are the same
+/// as when it was rendered: the counts and the chrome by identity (each cache hands out
+/// the same `Arc` until it reloads), the article by value. So a page is never older
+/// than the caches it was made from, and needs no invalidation of its own.
+#[derive(Default)]
+pub struct PageCache {
+    pages: Mutex<HashMap<ArticleId, CachedPage>>,
+}
+
+struct CachedPage {
+    article: Article,
+    chrome: Arc<SiteChrome>,
+    counts: Arc<Counts>,
+    /// The footer's year.
+    year: i32,
+    html: Bytes,
+}
+
+/// Pages kept; past this the cache starts over (about 20 KB each).
+const MAX_CACHED_PAGES: usize = 1000;
+
+impl PageCache {
+    fn get(
+        &self,
+        article: &Article,
+        chrome: &Arc<SiteChrome>,
+        counts: &Arc<Counts>,
+        year: i32,
+    ) -> Option<Bytes> {
+        let pages = self.lock();
+        let page = pages.get(&article.id)?;
+        let same = Arc::ptr_eq(&page.chrome, chrome)
+            && Arc::ptr_eq(&page.counts, counts)
+            && page.year == year
+            && page.article == *article;
+        same.then(|| page.html.clone())
+    }
+
+    fn put(
+        &self,
+        article: &Article,
+        chrome: &Arc<SiteChrome>,
+        counts: &Arc<Counts>,
+        year: i32,
+        html: Bytes,
+    ) {
+        let mut pages = self.lock();
+        if pages.len() >= MAX_CACHED_PAGES && !pages.contains_key(&article.id) {
+            pages.clear();
+        }
+        pages.insert(
+            article.id,
+            CachedPage {
+                article: article.clone(),
+                chrome: chrome.clone(),
+                counts: counts.clone(),
+                year,
+                html,
+            },
+        );
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ArticleId, CachedPage>> {
+        // Map operations only: a poisoned lock is still sound.
+        self.pages.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }

@@ -10,12 +10,14 @@
 //! Errors come back from handlers as [`AppError`](crate::error::AppError);
 //! [`error_page::themed_errors`] turns them into the theme's error page.
 
-mod article;
+pub(crate) mod article;
 mod assets;
 pub mod error_page;
 mod listing;
 mod redirect;
 pub mod views;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{Method, Uri};
@@ -27,7 +29,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::app::AppState;
+use crate::app::{AppState, SiteChrome};
 use crate::error::AppError;
 use views::{NavLink, SiteView};
 
@@ -63,6 +65,8 @@ async fn fallback(method: Method, uri: Uri) -> Response {
 /// What every page needs: the settings, "now", and the site's view model.
 pub(crate) struct SiteContext {
     pub settings: SiteSettings,
+    /// The chrome these came from (its identity tells whether it was reloaded).
+    pub chrome: Arc<SiteChrome>,
     pub tz: Tz,
     pub now: DateTime<Utc>,
     pub view: SiteView,
@@ -91,6 +95,7 @@ impl SiteContext {
             tz,
             now,
             settings,
+            chrome,
             base_url,
         })
     }

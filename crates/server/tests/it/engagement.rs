@@ -924,3 +924,28 @@ async fn views_buffered_at_a_graceful_shutdown_are_written() {
         .unwrap();
     assert_eq!(store.counts(ArticleId(id)).await.unwrap().views, 1);
 }
+
+#[tokio::test]
+async fn pages_for_readers_without_a_cookie_are_reused_but_never_stale() {
+    let (app, post) = app_with(generous()).await;
+    let ada = app.user("Ada Byron").await;
+    let permalink = app.permalink(&post).await;
+    let first = app.get(&permalink).await;
+    assert_eq!(first.texts(r#"[data-count="likes"]"#), ["0"]);
+    assert_eq!(app.get(&permalink).await.body, first.body);
+
+    // A vote on this node shows at once.
+    Reader::new(&app).form(post.id, "vote", "like").await;
+    let voted = app.get(&permalink).await;
+    assert_eq!(voted.texts(r#"[data-count="likes"]"#), ["1"]);
+
+    // So does an edit, though no notice has arrived: the article is read each time.
+    let mut edit = article(&ada, "Harbour bridge vote, updated", "New text.", &[]);
+    edit.slug = Some(post.slug.clone());
+    edit.published_at = post.published_at;
+    app.update(post.id, edit).await;
+    let edited = app.get(&permalink).await;
+    assert_eq!(edited.texts("h1"), ["Harbour bridge vote, updated"]);
+    assert!(edited.body.contains("New text."));
+    assert_eq!(edited.texts(r#"[data-count="likes"]"#), ["1"]);
+}
