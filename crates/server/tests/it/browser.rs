@@ -202,11 +202,19 @@ impl Reader {
     }
 }
 
-async fn text(browser: &WebDriver, css: &str) -> String {
+/// The first element matching `css`, waiting (polling) until the page has one: after a
+/// form post the browser may still be loading the page the server redirected to.
+async fn find(browser: &WebDriver, css: &str) -> WebElement {
     browser
-        .find(By::Css(css))
+        .query(By::Css(css))
+        .first()
         .await
         .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+}
+
+async fn text(browser: &WebDriver, css: &str) -> String {
+    find(browser, css)
+        .await
         .text()
         .await
         .unwrap()
@@ -215,23 +223,31 @@ async fn text(browser: &WebDriver, css: &str) -> String {
 }
 
 async fn attr(browser: &WebDriver, css: &str, name: &str) -> Option<String> {
-    browser
-        .find(By::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
-        .attr(name)
-        .await
-        .unwrap()
+    find(browser, css).await.attr(name).await.unwrap()
 }
 
 async fn click(browser: &WebDriver, css: &str) {
-    browser
-        .find(By::Css(css))
+    find(browser, css)
         .await
-        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
         .click()
         .await
         .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+/// Clicks a button that submits a form without JavaScript and waits until the browser
+/// has left the page it was on, so what is read next is the page the server answered
+/// with, however slow the machine.
+async fn submit(browser: &WebDriver, css: &str) {
+    let button = find(browser, css).await;
+    button
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    button
+        .wait_until()
+        .stale()
+        .await
+        .unwrap_or_else(|e| panic!("the page did not change after {css}: {e}"));
 }
 
 /// The page's address without its fragment (a form's redirect points at its widget).
@@ -382,7 +398,7 @@ async fn without_javascript_reactions_and_ratings_post_and_come_back() {
             );
 
             // The form posts, the server redirects back, the page shows the reaction.
-            click(browser, HAPPY).await;
+            submit(browser, HAPPY).await;
             assert_eq!(page_url(browser).await, url);
             assert_eq!(text(browser, HAPPY_COUNT).await, "1");
             assert_eq!(text(browser, HAPPY_PERCENT).await, "100 %");
@@ -414,7 +430,7 @@ async fn without_javascript_reactions_and_ratings_post_and_come_back() {
                     .await
                     .unwrap()
             );
-            click(browser, ".rating-form button[type=submit]").await;
+            submit(browser, ".rating-form button[type=submit]").await;
             assert_eq!(page_url(browser).await, url);
             assert_eq!(text(browser, "#rating-heading").await, "Average Rating");
             assert_eq!(text(browser, r#"[data-field="average"]"#).await, "4.0");
@@ -436,7 +452,7 @@ async fn without_javascript_reactions_and_ratings_post_and_come_back() {
             assert_eq!(text(browser, HAPPY_COUNT).await, "1");
 
             // And the rating can be taken back.
-            click(browser, ".clear-rating button").await;
+            submit(browser, ".clear-rating button").await;
             assert_eq!(text(browser, ".rating-none").await, "No ratings yet");
             assert!(
                 !browser
