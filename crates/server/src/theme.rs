@@ -48,6 +48,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/partials/byline.html"),
     ),
     (
+        "partials/hashtags.html",
+        include_str!("../templates/partials/hashtags.html"),
+    ),
+    (
         "partials/views.html",
         include_str!("../templates/partials/views.html"),
     ),
