@@ -103,7 +103,10 @@ impl Site {
                 let _ = tx.send((line, addr));
             }
         });
-        Starting { child, lines: rx }
+        Starting {
+            child: Some(child),
+            lines: rx,
+        }
     }
 
     /// Starts `broadsheet serve` and waits until it accepts connections.
@@ -118,7 +121,8 @@ pub fn stderr(out: &Output) -> String {
 
 /// A server process that has not reported its address yet.
 pub struct Starting {
-    child: Child,
+    /// Taken by `ready`, which hands it to the `Server`; killed on drop otherwise.
+    child: Option<Child>,
     lines: mpsc::Receiver<(String, Option<String>)>,
 }
 
@@ -131,7 +135,7 @@ impl Starting {
             match self.lines.recv_timeout(left) {
                 Ok((_, Some(addr))) => {
                     return Server {
-                        child: std::mem::replace(&mut self.child, dummy_child()),
+                        child: self.child.take().expect("ready runs once"),
                         base: format!("http://{addr}"),
                         client: reqwest::Client::builder()
                             .redirect(reqwest::redirect::Policy::none())
@@ -144,7 +148,10 @@ impl Starting {
                     log.push('\n');
                 }
                 Err(_) => {
-                    let status = self.child.try_wait().ok().flatten();
+                    let status = self
+                        .child
+                        .as_mut()
+                        .and_then(|c| c.try_wait().ok().flatten());
                     panic!("server did not start (exit: {status:?}); it said:\n{log}");
                 }
             }
@@ -154,14 +161,11 @@ impl Starting {
 
 impl Drop for Starting {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-}
-
-/// A stand-in left behind in `Starting` once its child moved into a `Server`.
-fn dummy_child() -> Child {
-    Command::new("true").spawn().expect("true runs")
 }
 
 /// A running `broadsheet serve`, killed when dropped.
