@@ -14,6 +14,8 @@ pub mod clock;
 pub mod dump;
 pub mod engagement;
 pub mod error;
+pub mod job;
+pub mod permission;
 pub mod read_time;
 pub mod render;
 pub mod settings;
@@ -33,6 +35,8 @@ pub use engagement::{
     ReaderChoices, ReaderId, ViewHit, Vote,
 };
 pub use error::{FieldError, StoreError, ValidationErrors};
+pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
+pub use permission::{Action, Target, permits, user_permits};
 pub use settings::SiteSettings;
 pub use store::Store;
 pub use tag::Tag;
