@@ -164,6 +164,16 @@ pub struct ArticleWrite {
     pub word_count: u32,
     pub cover_image: Option<String>,
     pub featured: bool,
+    /// Who is saving, kept on the revision the save makes; `None` means the author
+    /// (the CLI, an import).
+    pub saved_by: Option<UserId>,
+}
+
+impl ArticleWrite {
+    /// Who the revision of this save names.
+    pub fn saver(&self) -> UserId {
+        self.saved_by.unwrap_or(self.author_id)
+    }
 }
 
 impl ArticleInput {
@@ -264,6 +274,7 @@ impl ArticleInput {
                 .map(|c| c.trim().to_owned())
                 .filter(|c| !c.is_empty()),
             featured: self.featured,
+            saved_by: None,
         })
     }
 }
@@ -360,6 +371,7 @@ impl Article {
             word_count: self.word_count,
             cover_image: self.cover_image.clone(),
             featured: self.featured,
+            saved_by: None,
         }
     }
 }
@@ -390,6 +402,11 @@ pub struct ArticleQuery {
     /// A tag slug.
     pub tag: Option<String>,
     pub author: Option<UserId>,
+    /// Only articles in this state (the newsroom's listing; readers' listings leave it
+    /// `None` and rely on `visibility`).
+    pub status: Option<Status>,
+    /// Only articles whose title contains this text, ignoring case.
+    pub title_search: Option<String>,
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
@@ -403,9 +420,32 @@ impl ArticleQuery {
             visibility: Visibility::Public { now },
             tag: None,
             author: None,
+            status: None,
+            title_search: None,
             page: page.max(1),
             per_page: per_page.clamp(1, 100),
         }
+    }
+
+    /// The title search as a SQL `LIKE` pattern (`%text%`, lowercased), with the
+    /// wildcards `%` and `_` and the escape character `\` escaped, for
+    /// `lower(title) LIKE pattern ESCAPE '\'`. `None` when there is no search or it is
+    /// blank.
+    pub fn title_pattern(&self) -> Option<String> {
+        let text = self.title_search.as_deref()?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let mut pattern = String::with_capacity(text.len() + 2);
+        pattern.push('%');
+        for c in text.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        Some(pattern)
     }
 
     /// Rows to skip for this page.
@@ -554,6 +594,19 @@ mod tests {
         // Saved again an hour after creation: edited.
         article.updated_at = now() + chrono::TimeDelta::hours(1);
         assert!(article.was_updated());
+    }
+
+    #[test]
+    fn title_pattern_escapes_like_wildcards() {
+        let mut query = ArticleQuery::public(now(), 1, 10);
+        assert_eq!(query.title_pattern(), None);
+        query.title_search = Some("  ".into());
+        assert_eq!(query.title_pattern(), None);
+        query.title_search = Some(" 100%_Sure\\ ".into());
+        assert_eq!(
+            query.title_pattern().as_deref(),
+            Some("%100\\%\\_sure\\\\%")
+        );
     }
 
     #[test]

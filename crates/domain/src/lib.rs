@@ -18,6 +18,7 @@ pub mod job;
 pub mod permission;
 pub mod read_time;
 pub mod render;
+pub mod revision;
 pub mod settings;
 pub mod slug;
 pub mod store;
@@ -37,6 +38,7 @@ pub use engagement::{
 pub use error::{FieldError, StoreError, ValidationErrors};
 pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 pub use permission::{Action, Target, permits, user_permits};
+pub use revision::{FieldChange, Revision, RevisionId, RevisionStore};
 pub use settings::SiteSettings;
 pub use store::Store;
 pub use tag::Tag;

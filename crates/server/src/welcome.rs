@@ -66,10 +66,7 @@ pub async fn ensure_welcome(store: &dyn Store) -> Result<bool, StoreError> {
             .list_articles(&ArticleQuery {
                 kind,
                 visibility: Visibility::Any,
-                tag: None,
-                author: None,
-                page: 1,
-                per_page: 1,
+                ..ArticleQuery::public(clock::now(), 1, 1)
             })
             .await?;
         if existing.total > 0 {

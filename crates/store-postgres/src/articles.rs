@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgArguments;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
+use crate::revisions;
 use crate::rows::{ArticleRow, db_error};
 
 /// The columns of [`ArticleRow`]: every article read starts with this, so the author's
@@ -119,6 +120,14 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &ArticleQuery) {
     if let Some(author) = query.author {
         sql.push(" AND a.author_id = ").push_bind(author.0);
     }
+    if let Some(status) = query.status {
+        sql.push(" AND a.status = ").push_bind(status.as_str());
+    }
+    if let Some(pattern) = query.title_pattern() {
+        sql.push(" AND lower(a.title) LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
 }
 
 async fn single(conn: &mut PgConnection, row: ArticleRow) -> StoreResult<Article> {
@@ -191,15 +200,18 @@ pub(crate) async fn insert(
         .map_err(db_error)?;
     let id = ArticleId(id);
     replace_tags(conn, id, &article.tags).await?;
+    revisions::keep(conn, id, article, updated_at, false).await?;
     Ok(id)
 }
 
-/// Replaces an article with its tags, keeping a changed slug as a redirect.
+/// Replaces an article with its tags, keeping a changed slug as a redirect and the
+/// save as a revision (an autosave's replacing a latest autosave).
 pub(crate) async fn update(
     conn: &mut PgConnection,
     id: ArticleId,
     article: &ArticleWrite,
     updated_at: DateTime<Utc>,
+    autosave: bool,
 ) -> StoreResult<()> {
     let old_slug: String = sqlx::query_scalar("SELECT slug FROM articles WHERE id = $1")
         .bind(id.0)
@@ -226,7 +238,8 @@ pub(crate) async fn update(
     if old_slug != article.slug {
         add_redirect(conn, &old_slug, id).await?;
     }
-    replace_tags(conn, id, &article.tags).await
+    replace_tags(conn, id, &article.tags).await?;
+    revisions::keep(conn, id, article, updated_at, autosave).await
 }
 
 /// Binds the fields an insert and an update share, as `$1` to `$15`.

@@ -22,10 +22,12 @@
 //!   UPDATE`, in id order) before reading readers' rows, so casts from several nodes
 //!   on one article never lose an update or pass the per-network cap together (see
 //!   `engagement.rs`).
+//! - Every article write keeps a revision in its own transaction (see `revisions.rs`).
 
 mod articles;
 mod changes;
 mod engagement;
+mod revisions;
 mod rows;
 
 use std::str::FromStr;
@@ -280,12 +282,7 @@ impl Store for PgStore {
     }
 
     async fn update_article(&self, id: ArticleId, article: &ArticleWrite) -> StoreResult<Article> {
-        let mut tx = self.begin_write().await?;
-        articles::update(&mut tx, id, article, clock::now()).await?;
-        let stored = articles::by_id(&mut tx, id).await?;
-        self.publish(&mut tx, Change::Article(id)).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(stored)
+        self.save_article(id, article, false).await
     }
 
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Article> {

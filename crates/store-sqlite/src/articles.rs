@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::revisions;
 use crate::rows::{ArticleRow, db_error, millis};
 
 /// The columns of [`ArticleRow`]: every article read starts with this, so the author's
@@ -118,6 +119,16 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &ArticleQuery) {
     if let Some(author) = query.author {
         sql.push(" AND a.author_id = ").push_bind(author.0);
     }
+    if let Some(status) = query.status {
+        sql.push(" AND a.status = ").push_bind(status.as_str());
+    }
+    if let Some(pattern) = query.title_pattern() {
+        // SQLite's lower() folds ASCII letters only, so the search ignores the case of
+        // those; PostgreSQL's folds every letter.
+        sql.push(" AND lower(a.title) LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
 }
 
 async fn single(conn: &mut SqliteConnection, row: ArticleRow) -> StoreResult<Article> {
@@ -190,15 +201,18 @@ pub(crate) async fn insert(
         .last_insert_rowid();
     let id = ArticleId(id);
     replace_tags(conn, id, &article.tags).await?;
+    revisions::keep(conn, id, article, updated_at, false).await?;
     Ok(id)
 }
 
-/// Replaces an article with its tags, keeping a changed slug as a redirect.
+/// Replaces an article with its tags, keeping a changed slug as a redirect and the
+/// save as a revision (an autosave's replacing a latest autosave).
 pub(crate) async fn update(
     conn: &mut SqliteConnection,
     id: ArticleId,
     article: &ArticleWrite,
     updated_at: DateTime<Utc>,
+    autosave: bool,
 ) -> StoreResult<()> {
     let old_slug: String = sqlx::query_scalar("SELECT slug FROM articles WHERE id = ?")
         .bind(id.0)
@@ -225,7 +239,8 @@ pub(crate) async fn update(
     if old_slug != article.slug {
         add_redirect(conn, &old_slug, id).await?;
     }
-    replace_tags(conn, id, &article.tags).await
+    replace_tags(conn, id, &article.tags).await?;
+    revisions::keep(conn, id, article, updated_at, autosave).await
 }
 
 /// Binds the fields an insert and an update share, in the order both list them.

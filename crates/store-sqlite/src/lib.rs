@@ -22,10 +22,12 @@
 //! - Engagement (votes, reactions, ratings, views) writes readers' rows and moves the
 //!   articles' counters in one `BEGIN IMMEDIATE` transaction per call, so a batch of
 //!   casts from the server's vote writer costs one commit (see `engagement.rs`).
+//! - Every article write keeps a revision in its own transaction (see `revisions.rs`).
 
 mod articles;
 mod changes;
 mod engagement;
+mod revisions;
 mod rows;
 
 use std::path::Path;
@@ -243,12 +245,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_article(&self, id: ArticleId, article: &ArticleWrite) -> StoreResult<Article> {
-        let mut tx = self.begin_write().await?;
-        articles::update(&mut tx, id, article, clock::now()).await?;
-        let stored = articles::by_id(&mut tx, id).await?;
-        changes::publish(&mut tx, Change::Article(id)).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(stored)
+        self.save_article(id, article, false).await
     }
 
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Article> {

@@ -215,3 +215,28 @@ async fn a_failing_database_is_a_themed_500_that_reveals_nothing() {
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
 }
+
+#[async_trait::async_trait]
+impl broadsheet_domain::RevisionStore for BrokenStore {
+    async fn autosave_article(&self, _: ArticleId, _: &ArticleWrite) -> StoreResult<Article> {
+        broken()
+    }
+    async fn list_revisions(&self, _: ArticleId) -> StoreResult<Vec<broadsheet_domain::Revision>> {
+        broken()
+    }
+    async fn revision(
+        &self,
+        _: broadsheet_domain::RevisionId,
+    ) -> StoreResult<broadsheet_domain::Revision> {
+        broken()
+    }
+    async fn delete_article(&self, _: ArticleId) -> StoreResult<()> {
+        broken()
+    }
+    async fn list_tags(&self) -> StoreResult<Vec<Tag>> {
+        broken()
+    }
+    async fn signing_key(&self, _: [u8; 32]) -> StoreResult<[u8; 32]> {
+        broken()
+    }
+}

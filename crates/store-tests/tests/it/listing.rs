@@ -235,3 +235,64 @@ async fn pages_of_a_listing_cover_it_once_with_the_right_total() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_newsroom_filters_by_status_and_searches_titles() {
+    each_backend(|store| async move {
+        let ada = author(&*store, "Ada Lovelace").await;
+        let grace = author(&*store, "Grace Hopper").await;
+        let live = published(&*store, &ada, "Budget vote passes", 2).await;
+        let draft = store
+            .insert_article(&article(&grace, "The BUDGET explained", |a| {
+                a.status = Status::Draft;
+                a.published_at = None;
+            }))
+            .await
+            .unwrap();
+        let scheduled = store
+            .insert_article(&article(&ada, "Election night", |a| {
+                a.status = Status::Scheduled;
+                a.published_at = Some(hours_ahead(3));
+            }))
+            .await
+            .unwrap();
+        let wildcard = published(&*store, &ada, "100% sure_thing", 5).await;
+
+        let search = |text: &str, status: Option<Status>| ArticleQuery {
+            title_search: Some(text.to_owned()),
+            status,
+            ..everything(ContentKind::Article)
+        };
+        let budget = store.list_articles(&search("budget", None)).await.unwrap();
+        assert_eq!(ids(&budget.items), [live.id, draft.id], "case ignored");
+        assert_eq!(budget.total, 2);
+
+        let drafts = store
+            .list_articles(&search("budget", Some(Status::Draft)))
+            .await
+            .unwrap();
+        assert_eq!(ids(&drafts.items), [draft.id]);
+
+        let scheduled_only = ArticleQuery {
+            status: Some(Status::Scheduled),
+            ..everything(ContentKind::Article)
+        };
+        let listed = store.list_articles(&scheduled_only).await.unwrap();
+        assert_eq!(ids(&listed.items), [scheduled.id]);
+
+        // LIKE wildcards in the search are literal characters.
+        let percent = store.list_articles(&search("0% s", None)).await.unwrap();
+        assert_eq!(ids(&percent.items), [wildcard.id]);
+        let underscore = store.list_articles(&search("e_t", None)).await.unwrap();
+        assert_eq!(ids(&underscore.items), [wildcard.id]);
+        let literal = store.list_articles(&search("%", None)).await.unwrap();
+        assert_eq!(ids(&literal.items), [wildcard.id]);
+        let none = store.list_articles(&search("budget_", None)).await.unwrap();
+        assert_eq!(none.total, 0);
+
+        // A blank search is no search.
+        let blank = store.list_articles(&search("  ", None)).await.unwrap();
+        assert_eq!(blank.total, 4);
+    })
+    .await;
+}

@@ -9,6 +9,7 @@ mod dump;
 mod engagement;
 mod fixtures;
 mod listing;
+mod revisions;
 mod settings;
 mod slugs;
 mod users;
