@@ -13,6 +13,7 @@ use futures::StreamExt;
 use crate::cache::Cached;
 use crate::config::Config;
 use crate::engagement::Engagement;
+use crate::jobs::JobsHandle;
 use crate::theme::Theme;
 
 /// Everything a request handler may need, cheap to clone.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub theme: Arc<Theme>,
     /// Votes, views and live counts (see [`crate::engagement`]).
     pub engagement: Arc<Engagement>,
+    /// Wakes this node's job worker after enqueueing a job that is due at once.
+    pub jobs: JobsHandle,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -80,6 +83,7 @@ impl AppState {
             config: Arc::new(config),
             theme: Arc::new(theme),
             engagement,
+            jobs: JobsHandle::default(),
             pages: Arc::default(),
             chrome,
         })
