@@ -238,11 +238,11 @@ impl ArticleInput {
         };
         errors.into_result()?;
 
-        let rendered = match self.format {
-            SourceFormat::Markdown => render::markdown(&self.source),
-            SourceFormat::Html => render::from_html(&self.source),
-        };
-        let counted = read_time::count(&rendered.text);
+        let RenderedBody {
+            rendered,
+            read_time,
+            word_count,
+        } = RenderedBody::of(&self.source, self.format, speed);
         let excerpt = if excerpt.is_empty() {
             let lead = render::lead_text(&rendered.html);
             let source = if lead.is_empty() {
@@ -261,8 +261,8 @@ impl ArticleInput {
             excerpt,
             source: self.source,
             format: self.format,
-            read_time: ReadTime(read_time::seconds(counted, rendered.images, speed)),
-            word_count: counted.words + counted.cjk_chars,
+            read_time,
+            word_count,
             body_html: rendered.html,
             body_text: rendered.text,
             tags,
@@ -276,6 +276,31 @@ impl ArticleInput {
             featured: self.featured,
             saved_by: None,
         })
+    }
+}
+
+/// A body rendered and counted: what a save stores and what the editor's live preview
+/// shows, from the one renderer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedBody {
+    pub rendered: render::Rendered,
+    pub read_time: ReadTime,
+    /// Words, with CJK characters counted one each.
+    pub word_count: u32,
+}
+
+impl RenderedBody {
+    pub fn of(source: &str, format: SourceFormat, speed: ReadingSpeed) -> RenderedBody {
+        let rendered = match format {
+            SourceFormat::Markdown => render::markdown(source),
+            SourceFormat::Html => render::from_html(source),
+        };
+        let counted = read_time::count(&rendered.text);
+        RenderedBody {
+            read_time: ReadTime(read_time::seconds(counted, rendered.images, speed)),
+            word_count: counted.words + counted.cjk_chars,
+            rendered,
+        }
     }
 }
 

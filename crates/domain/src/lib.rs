@@ -27,7 +27,7 @@ pub mod user;
 
 pub use article::{
     Article, ArticleId, ArticleInput, ArticleQuery, ArticleWrite, AuthorRef, ContentKind, Paged,
-    SlugLookup, SourceFormat, Status, Visibility,
+    RenderedBody, SlugLookup, SourceFormat, Status, Visibility,
 };
 pub use change::{Change, ChangeStream};
 pub use dump::{ArticleCounts, ReaderRow, SiteDump, SlugRedirect};

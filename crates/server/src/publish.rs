@@ -7,8 +7,8 @@
 //! whichever server's job worker gets to it.
 
 use broadsheet_domain::{
-    Article, ArticleInput, Role, SlugLookup, SourceFormat, Store, StoreError, User, UserId,
-    ValidationErrors, clock,
+    Article, ArticleId, ArticleInput, ArticleWrite, Role, SiteSettings, SlugLookup, SourceFormat,
+    Store, StoreError, User, UserId, ValidationErrors, clock,
 };
 
 use crate::frontmatter;
@@ -55,7 +55,7 @@ pub async fn publish(
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    let write = ArticleInput {
+    let input = ArticleInput {
         kind: file.kind,
         title: file.title,
         slug: Some(slug),
@@ -71,14 +71,36 @@ pub async fn publish(
             .or_else(|| existing.as_ref().and_then(|a| a.published_at)),
         cover_image: file.cover_image,
         featured: file.featured,
-    }
-    .prepare(settings.reading_speed, clock::now())?;
-    let outcome = match existing {
-        Some(article) => Outcome::Updated(store.update_article(article.id, &write).await?),
-        None => Outcome::Created(store.insert_article(&write).await?),
     };
-    crate::jobs::publish::schedule(store, outcome.article()).await?;
-    Ok(outcome)
+    let write = prepare(input, &settings)?;
+    Ok(match existing {
+        Some(article) => Outcome::Updated(save(store, Some(article.id), &write).await?),
+        None => Outcome::Created(save(store, None, &write).await?),
+    })
+}
+
+/// Validates and renders an article for this site (its reading speed, now). Every way
+/// of writing an article (a file, the admin's editor) prepares it here.
+pub fn prepare(
+    input: ArticleInput,
+    settings: &SiteSettings,
+) -> Result<ArticleWrite, ValidationErrors> {
+    input.prepare(settings.reading_speed, clock::now())
+}
+
+/// Stores a prepared article, as a new one when `id` is `None`, and when it is
+/// scheduled enqueues the job that publishes it at its time.
+pub async fn save(
+    store: &dyn Store,
+    id: Option<ArticleId>,
+    write: &ArticleWrite,
+) -> Result<Article, StoreError> {
+    let article = match id {
+        Some(id) => store.update_article(id, write).await?,
+        None => store.insert_article(write).await?,
+    };
+    crate::jobs::publish::schedule(store, &article).await?;
+    Ok(article)
 }
 
 /// Finds the author a file names (slug, email or name). Without a name: the oldest
