@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db_copy;
+pub mod editorial;
 pub mod engagement;
 pub mod error;
 pub mod frontmatter;

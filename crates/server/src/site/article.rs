@@ -44,7 +44,7 @@ pub async fn article(
     if moved || permalink != format!("/{year}/{month}/{day}/{slug}/") {
         return Ok(redirect::moved(&permalink));
     }
-    show(&state, site, &article, "article.html", Some(&headers)).await
+    show(&state, site, &article, template_of(&article), Some(&headers)).await
 }
 
 /// `/{slug}/`: a page, or the old WordPress-style address of an article.
@@ -57,7 +57,7 @@ pub async fn page(
     if moved || item.kind == ContentKind::Article {
         return Ok(redirect::moved(&item.permalink(site.tz)));
     }
-    show(&state, site, &item, "page.html", None).await
+    show(&state, site, &item, template_of(&item), None).await
 }
 
 /// An article or page under a current (`false`) or old (`true`) slug, if readers may
@@ -113,18 +113,7 @@ async fn show(
     }
 
     let view = ArticleView::full(article, site.tz, &site.base_url);
-    let meta = MetaView {
-        title: Some(view.title.clone()),
-        description: view.excerpt.clone(),
-        canonical: view.canonical.clone(),
-        path: view.url.clone(),
-        kind: if article.kind == ContentKind::Article {
-            "article"
-        } else {
-            "website"
-        },
-        ..MetaView::default()
-    };
+    let meta = meta_of(article, &view);
     let Some(counts) = counts else {
         return render(
             state,
@@ -158,6 +147,30 @@ async fn show(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
     }
     Ok(response)
+}
+
+/// The page's metadata for an article or page.
+pub(super) fn meta_of(article: &Article, view: &ArticleView) -> MetaView {
+    MetaView {
+        title: Some(view.title.clone()),
+        description: view.excerpt.clone(),
+        canonical: view.canonical.clone(),
+        path: view.url.clone(),
+        kind: if article.kind == ContentKind::Article {
+            "article"
+        } else {
+            "website"
+        },
+        ..MetaView::default()
+    }
+}
+
+/// The template an article or page is shown with.
+pub(super) fn template_of(article: &Article) -> &'static str {
+    match article.kind {
+        ContentKind::Article => "article.html",
+        ContentKind::Page => "page.html",
+    }
 }
 
 /// The widgets' context: the counts, and the reader's choices when the request carries
