@@ -17,10 +17,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::article::{
-    Article, ArticleId, ArticleWrite, AuthorRef, ContentKind, SourceFormat, Status,
+    Article, ArticleId, ArticleInput, ArticleWrite, AuthorRef, ContentKind, SourceFormat, Status,
 };
 use crate::store::StoreResult;
 use crate::tag::Tag;
+use crate::user::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -112,6 +113,27 @@ impl Revision {
     }
 }
 
+impl Revision {
+    /// The input that saves this revision again over its article, by `author` (the
+    /// article's author now, which revisions do not change).
+    pub fn to_input(&self, author: UserId) -> ArticleInput {
+        ArticleInput {
+            kind: self.kind,
+            title: self.title.clone(),
+            slug: Some(self.slug.clone()),
+            excerpt: Some(self.excerpt.clone()),
+            source: self.source.clone(),
+            format: self.format,
+            tags: self.tags.clone(),
+            author_id: author,
+            status: self.status,
+            published_at: self.published_at,
+            cover_image: self.cover_image.clone(),
+            featured: self.featured,
+        }
+    }
+}
+
 #[async_trait]
 pub trait RevisionStore: Send + Sync {
     /// Saves an article as an autosave: like `Store::update_article`, except that the
@@ -141,7 +163,6 @@ pub trait RevisionStore: Send + Sync {
 mod tests {
     use super::*;
     use crate::read_time::ReadingSpeed;
-    use crate::{ArticleInput, UserId};
 
     fn article() -> Article {
         let write = ArticleInput {
@@ -216,5 +237,16 @@ mod tests {
         assert_eq!(changes[0].now, "Now");
         assert_eq!(changes[1].then, "NATO");
         assert_eq!(changes[1].now, "NATO, Ukraine");
+
+        let restored = revision
+            .to_input(UserId(9))
+            .prepare(ReadingSpeed::default(), crate::clock::now())
+            .unwrap();
+        assert_eq!(restored.title, "Then");
+        assert_eq!(restored.source, "Older body");
+        assert_eq!(restored.excerpt, "Short");
+        assert_eq!(restored.tags.len(), 1);
+        assert!(restored.featured);
+        assert_eq!(restored.author_id, UserId(9));
     }
 }
