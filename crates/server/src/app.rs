@@ -26,6 +26,8 @@ pub struct AppState {
     pub engagement: Arc<Engagement>,
     /// Wakes this node's job worker after enqueueing a job that is due at once.
     pub jobs: JobsHandle,
+    /// Sign-in limits of this node (see [`crate::auth`]).
+    pub auth: Arc<crate::auth::Auth>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -78,12 +80,15 @@ impl AppState {
                 engagement.on_change(&change);
             }
         });
+        let auth: Arc<crate::auth::Auth> = Arc::default();
+        tokio::spawn(crate::auth::login::forget_idle(Arc::downgrade(&auth)));
         Ok(AppState {
             store,
             config: Arc::new(config),
             theme: Arc::new(theme),
             engagement,
             jobs: JobsHandle::default(),
+            auth,
             pages: Arc::default(),
             chrome,
         })
@@ -121,6 +126,7 @@ pub fn build_router(state: AppState) -> Router {
     // and JSON (the API) themselves.
     crate::site::routes(state.clone())
         .merge(crate::engagement::routes(state.clone()))
+        .merge(crate::admin::router(state.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

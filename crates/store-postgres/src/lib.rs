@@ -24,6 +24,7 @@
 //!   `engagement.rs`).
 //! - Every article write keeps a revision in its own transaction (see `revisions.rs`).
 
+mod accounts;
 mod articles;
 mod changes;
 mod engagement;

@@ -216,7 +216,10 @@ mod tests {
         assert_eq!(input.status, Status::Scheduled);
         assert!(input.featured);
         let write = input
-            .prepare(ReadingSpeed::default(), Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
+            .prepare(
+                ReadingSpeed::default(),
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            )
             .unwrap();
         let names: Vec<_> = write.tags.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["NATO", "Europe"]);
@@ -247,7 +250,11 @@ mod tests {
         for field in ["kind", "status", "format", "date", "cover_image"] {
             assert!(errors.for_field(field).is_some(), "{field}: {errors}");
         }
-        assert_eq!(input.status, Status::Draft, "a bad status is no publication");
+        assert_eq!(
+            input.status,
+            Status::Draft,
+            "a bad status is no publication"
+        );
 
         let mut unreadable = form();
         unreadable.date = "tomorrow".into();
@@ -262,7 +269,10 @@ mod tests {
         form.status = "published".into();
         let (input, _) = form.to_input(UserId(3), chrono_tz::UTC, None);
         let write = input
-            .prepare(ReadingSpeed::default(), Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap())
+            .prepare(
+                ReadingSpeed::default(),
+                Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap(),
+            )
             .unwrap();
         let article = Article {
             id: broadsheet_domain::ArticleId(1),

@@ -45,7 +45,10 @@ impl PreviewLinks {
         let expires = now + VALID_FOR;
         let at = expires.timestamp();
         let sig = hex(&self.mac(article, at).finalize().into_bytes());
-        (format!("/preview/{article}?expires={at}&sig={sig}"), expires)
+        (
+            format!("/preview/{article}?expires={at}&sig={sig}"),
+            expires,
+        )
     }
 
     /// Checks a link's `expires` and `sig` for `article` at `now`.
@@ -81,7 +84,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Lowercase or uppercase hex to bytes; `None` for anything else.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())

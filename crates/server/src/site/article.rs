@@ -44,7 +44,14 @@ pub async fn article(
     if moved || permalink != format!("/{year}/{month}/{day}/{slug}/") {
         return Ok(redirect::moved(&permalink));
     }
-    show(&state, site, &article, template_of(&article), Some(&headers)).await
+    show(
+        &state,
+        site,
+        &article,
+        template_of(&article),
+        Some(&headers),
+    )
+    .await
 }
 
 /// `/{slug}/`: a page, or the old WordPress-style address of an article.

@@ -128,13 +128,23 @@ async fn after_save(
     outcome: Result<Article, ValidationErrors>,
 ) -> Result<Response, AppError> {
     match outcome {
-        Ok(article) => Ok(Redirect::to(&format!("/admin/articles/{}?saved=1", article.id)).into_response()),
+        Ok(article) => {
+            Ok(Redirect::to(&format!("/admin/articles/{}?saved=1", article.id)).into_response())
+        }
         Err(errors) => {
             let extras = Extras {
                 errors,
                 ..Extras::default()
             };
-            show(state, who, existing, form, extras, StatusCode::UNPROCESSABLE_ENTITY).await
+            show(
+                state,
+                who,
+                existing,
+                form,
+                extras,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }
@@ -157,7 +167,15 @@ async fn with_preview(
 /// GET /admin/articles/new
 pub async fn new(State(state): State<AppState>, who: SignedIn) -> Result<Response, AppError> {
     who.require(Action::CreateArticle, Target::Site)?;
-    show(&state, &who, None, &EditorForm::blank(), Extras::default(), StatusCode::OK).await
+    show(
+        &state,
+        &who,
+        None,
+        &EditorForm::blank(),
+        Extras::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// POST /admin/articles
@@ -297,11 +315,7 @@ pub struct PreviewRequest {
 /// POST /admin/preview: the body rendered as readers will see it, as an HTML
 /// fragment, with the read time in `X-Read-Time` (and `X-Read-Time-Seconds`). Takes
 /// a form or a JSON body.
-pub async fn preview(
-    who: SignedIn,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
+pub async fn preview(who: SignedIn, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
     who.require(Action::CreateArticle, Target::Site)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -315,10 +329,9 @@ pub async fn preview(
     let format = if request.format.trim().is_empty() {
         SourceFormat::Markdown
     } else {
-        request
-            .format
-            .parse()
-            .map_err(|problem: String| AppError::Validation(ValidationErrors::single("format", problem)))?
+        request.format.parse().map_err(|problem: String| {
+            AppError::Validation(ValidationErrors::single("format", problem))
+        })?
     };
     let body = RenderedBody::of(&request.source, format, who.site.settings.reading_speed);
     let mut response = Html(body.rendered.html).into_response();

@@ -4,9 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use broadsheet_domain::{
-    Action, Article, Revision, RevisionId, ValidationErrors, user_permits,
-};
+use broadsheet_domain::{Action, Article, Revision, RevisionId, ValidationErrors, user_permits};
 use minijinja::context;
 
 use super::save::{Mode, store_input};
@@ -102,9 +100,18 @@ pub async fn restore(
 ) -> Result<Response, AppError> {
     let article = article_for(&state, &who, id, Action::EditArticle).await?;
     let revision = revision_of(&state, &article, rev).await?;
-    let input = (revision.to_input(article.author.id), ValidationErrors::default());
-    let restored = store_input(&state, &who, Some(&article), input, Mode::Restore(revision.id))
-        .await?
-        .map_err(AppError::Validation)?;
+    let input = (
+        revision.to_input(article.author.id),
+        ValidationErrors::default(),
+    );
+    let restored = store_input(
+        &state,
+        &who,
+        Some(&article),
+        input,
+        Mode::Restore(revision.id),
+    )
+    .await?
+    .map_err(AppError::Validation)?;
     Ok(Redirect::to(&format!("/admin/articles/{}?saved=1", restored.id)).into_response())
 }

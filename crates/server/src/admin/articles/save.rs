@@ -5,7 +5,7 @@
 //! publish job and writes the audit log.
 
 use broadsheet_domain::{
-    Action, Article, ArticleInput, Role, RevisionId, StoreError, ValidationErrors, user_permits,
+    Action, Article, ArticleInput, RevisionId, Role, StoreError, ValidationErrors, user_permits,
 };
 
 use super::{is_live, target};
@@ -137,7 +137,9 @@ fn audit_action(existing: Option<&Article>, stored: &Article, mode: Mode) -> Opt
 mod tests {
     use super::*;
     use broadsheet_domain::read_time::ReadingSpeed;
-    use broadsheet_domain::{ArticleId, AuthorRef, ContentKind, SourceFormat, Status, UserId, clock};
+    use broadsheet_domain::{
+        ArticleId, AuthorRef, ContentKind, SourceFormat, Status, UserId, clock,
+    };
 
     fn input(status: Status, at: Option<chrono::DateTime<chrono::Utc>>) -> ArticleInput {
         ArticleInput {
@@ -197,13 +199,25 @@ mod tests {
         assert!(needs_publish(None, &input(Scheduled, later)));
 
         let draft = stored(Draft, None);
-        assert!(!needs_publish(Some(&draft), &input(Draft, later)), "a draft's date is free");
+        assert!(
+            !needs_publish(Some(&draft), &input(Draft, later)),
+            "a draft's date is free"
+        );
         assert!(needs_publish(Some(&draft), &input(Published, None)));
         assert!(needs_publish(Some(&draft), &input(Scheduled, later)));
 
         let live = stored(Published, then);
-        assert!(!needs_publish(Some(&live), &input(Published, then)), "a plain edit");
-        assert!(needs_publish(Some(&live), &input(Published, later)), "a new date");
-        assert!(needs_publish(Some(&live), &input(Draft, then)), "unpublishing");
+        assert!(
+            !needs_publish(Some(&live), &input(Published, then)),
+            "a plain edit"
+        );
+        assert!(
+            needs_publish(Some(&live), &input(Published, later)),
+            "a new date"
+        );
+        assert!(
+            needs_publish(Some(&live), &input(Draft, then)),
+            "unpublishing"
+        );
     }
 }
