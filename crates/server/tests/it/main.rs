@@ -1,6 +1,7 @@
 //! The server's integration tests: one binary, each test with its own site on a fresh
 //! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
 
+mod admin_articles;
 mod admin_auth;
 mod assets;
 mod browser;
