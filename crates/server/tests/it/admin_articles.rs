@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use broadsheet::editorial::preview_link::PreviewLinks;
 use broadsheet_domain::{
-    AccountStore, Article, ArticleId, RevisionStore, Role, Status, Store, User, clock,
+    AccountStore, Article, ArticleId, JobStore, RevisionStore, Role, Status, Store, User, clock,
 };
 use chrono::TimeDelta;
 
@@ -632,4 +632,44 @@ async fn every_role_may_open_the_list_and_start_an_article() {
     )
     .await;
     response.assert_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn scheduling_from_the_editor_queues_the_publish_job_for_the_site_time() {
+    let settings = broadsheet_domain::SiteSettings {
+        time_zone: "Europe/Berlin".into(),
+        ..Default::default()
+    };
+    let app = TestApp::builder().settings(settings).build().await;
+    let (_, session) = signed_in(&app, Role::Author).await;
+    let id = saved_id(
+        &session
+            .post_form(
+                "/admin/articles",
+                &fields(
+                    "Tomorrow's news",
+                    &[("status", "scheduled"), ("date", "2099-03-01T09:30")],
+                ),
+            )
+            .await,
+    );
+    let article = stored(&app, id).await;
+    assert_eq!(article.status, Status::Scheduled);
+    // 09:30 in Berlin in winter is 08:30 UTC.
+    let due = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2099, 3, 1, 8, 30, 0).unwrap();
+    assert_eq!(article.published_at, Some(due));
+    let editor = session.get(&format!("/admin/articles/{id}")).await;
+    assert_eq!(
+        editor.attrs("input[name=date]", "value"),
+        ["2099-03-01T09:30"]
+    );
+    let jobs = app
+        .store
+        .list_jobs(Some(broadsheet_domain::JobState::Queued), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].kind, "publish_article");
+    assert_eq!(jobs[0].run_at, due);
+    assert_eq!(audit_actions(&app).await, ["article.create"]);
 }
