@@ -673,3 +673,30 @@ async fn scheduling_from_the_editor_queues_the_publish_job_for_the_site_time() {
     assert_eq!(jobs[0].run_at, due);
     assert_eq!(audit_actions(&app).await, ["article.create"]);
 }
+
+#[tokio::test]
+async fn the_list_pages_keep_their_filters() {
+    let app = TestApp::new().await;
+    let (author, session) = signed_in(&app, Role::Author).await;
+    for n in 0..25 {
+        let mut draft = article(&author, &format!("Draft {n:02}"), "Text.", &[]);
+        draft.status = Status::Draft;
+        draft.published_at = None;
+        app.insert(draft).await;
+    }
+    app.publish(&author, "Live one", "Text.", &[]).await;
+
+    let first = session.get("/admin/articles?status=draft&q=draft").await;
+    assert_eq!(first.texts("table.articles tbody tr").len(), 20);
+    assert!(first.texts(".lede")[0].starts_with("25 articles"));
+    let next = first.attrs("a[rel=next]", "href");
+    assert_eq!(
+        next,
+        ["/admin/articles?status=draft&q=draft&page=2"],
+        "the next page keeps the filters"
+    );
+    let second = session.get(&next[0]).await;
+    assert_eq!(second.texts("table.articles tbody tr").len(), 5);
+    assert!(second.attrs("a[rel=next]", "href").is_empty());
+    assert_eq!(second.attrs("a[rel=prev]", "href").len(), 1);
+}
