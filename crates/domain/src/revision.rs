@@ -138,7 +138,9 @@ impl Revision {
 pub trait RevisionStore: Send + Sync {
     /// Saves an article as an autosave: like `Store::update_article`, except that the
     /// revision it keeps replaces the article's latest revision when that one is an
-    /// autosave too.
+    /// autosave too. Only drafts are autosaved: `Conflict { field: "status" }` when the
+    /// article is not a draft (any more), so an autosave that was on its way while a
+    /// save published the article cannot take it back.
     async fn autosave_article(&self, id: ArticleId, article: &ArticleWrite)
     -> StoreResult<Article>;
 

@@ -132,7 +132,16 @@
   }
 
   var previewSoon = debounce(preview, 300);
-  var autosaveSoon = debounce(autosave, 3000);
+  var autosaveTimer;
+  function autosaveSoon() {
+    clearTimeout(autosaveTimer);
+    autosaveTimer = setTimeout(autosave, 3000);
+  }
+  // A real save supersedes any autosave still waiting.
+  form.addEventListener("submit", function () {
+    clearTimeout(autosaveTimer);
+    autosaveUrl = null;
+  });
   function edited(event) {
     if (event.target === source || event.target === format) previewSoon();
     autosaveSoon();

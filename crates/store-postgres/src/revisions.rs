@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
     Article, ArticleId, ArticleWrite, AuthorRef, Change, Revision, RevisionId, RevisionStore,
-    StoreError, Tag, UserId, clock,
+    Status, StoreError, Tag, UserId, clock,
 };
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -220,6 +220,18 @@ impl PgStore {
         autosave: bool,
     ) -> StoreResult<Article> {
         let mut tx = self.begin_write().await?;
+        if autosave {
+            // Checked under the write lock, so a save that published the article a
+            // moment ago cannot be undone by an autosave that was already on its way.
+            let status: String = sqlx::query_scalar("SELECT status FROM articles WHERE id = $1")
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            if status != Status::Draft.as_str() {
+                return Err(StoreError::Conflict { field: "status" });
+            }
+        }
         articles::update(&mut tx, id, article, clock::now(), autosave).await?;
         let stored = articles::by_id(&mut tx, id).await?;
         self.publish(&mut tx, Change::Article(id)).await?;

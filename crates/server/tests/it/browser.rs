@@ -116,13 +116,49 @@ impl Drop for ChromeDriver {
     }
 }
 
+/// A headless Chromium through a new chromedriver, its profile and log in `dir`, with
+/// or without JavaScript.
+async fn open_browser(dir: &Path, javascript: bool) -> (ChromeDriver, WebDriver) {
+    let driver = ChromeDriver::start(&dir.join("chromedriver.log")).await;
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(CHROMIUM).unwrap();
+    let profile = dir.join("profile");
+    for arg in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        &format!("--user-data-dir={}", profile.display()),
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    if !javascript {
+        caps.add_arg("--blink-settings=scriptEnabled=false")
+            .unwrap();
+        caps.add_experimental_option(
+            "prefs",
+            serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 }),
+        )
+        .unwrap();
+    }
+    let browser = WebDriver::new(&driver.url, caps)
+        .await
+        .expect("a Chromium session");
+    (driver, browser)
+}
+
 /// A published article on a running site, and a browser to read it with.
 struct Reader {
     _dir: tempfile::TempDir,
     _server: Server,
     _driver: ChromeDriver,
     browser: WebDriver,
-    article_url: String,
+    /// Where the scenario starts: the article, or the site's address for the newsroom.
+    start_url: String,
 }
 
 impl Reader {
@@ -141,41 +177,40 @@ impl Reader {
         let server = site.serve();
         let article_url = format!("{}/2026/03/04/tram-line-reopens/", server.base);
 
-        let driver = ChromeDriver::start(&dir.path().join("chromedriver.log")).await;
-        let mut caps = DesiredCapabilities::chrome();
-        caps.set_binary(CHROMIUM).unwrap();
-        let profile = dir.path().join("profile");
-        for arg in [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1280,1000",
-            &format!("--user-data-dir={}", profile.display()),
-        ] {
-            caps.add_arg(arg).unwrap();
-        }
-        if !javascript {
-            caps.add_arg("--blink-settings=scriptEnabled=false")
-                .unwrap();
-            caps.add_experimental_option(
-                "prefs",
-                serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 }),
-            )
-            .unwrap();
-        }
-        let browser = WebDriver::new(&driver.url, caps)
-            .await
-            .expect("a Chromium session");
+        let (driver, browser) = open_browser(dir.path(), javascript).await;
         Reader {
             _dir: dir,
             _server: server,
             _driver: driver,
             browser,
-            article_url,
+            start_url: article_url,
+        }
+    }
+
+    /// A site with its admin, Ada (ada@example.com, [`NEWSROOM_PASSWORD`]), and a
+    /// browser with JavaScript; the scenario gets the site's address.
+    async fn newsroom() -> Reader {
+        let dir = tempfile::tempdir().unwrap();
+        let site = Site::sqlite(dir.path());
+        site.ok(&[
+            "user",
+            "add",
+            "--name",
+            "Ada Writer",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+        ]);
+        let server = site.serve();
+        let start_url = server.base.clone();
+        let (driver, browser) = open_browser(dir.path(), true).await;
+        Reader {
+            _dir: dir,
+            _server: server,
+            _driver: driver,
+            browser,
+            start_url,
         }
     }
 
@@ -187,7 +222,7 @@ impl Reader {
         F: FnOnce(WebDriver, String) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let outcome = AssertUnwindSafe(scenario(self.browser.clone(), self.article_url.clone()))
+        let outcome = AssertUnwindSafe(scenario(self.browser.clone(), self.start_url.clone()))
             .catch_unwind()
             .await;
         if outcome.is_err()
@@ -463,6 +498,59 @@ async fn without_javascript_reactions_and_ratings_post_and_come_back() {
                     .await
                     .unwrap()
             );
+        })
+        .await;
+}
+
+/// The password `Site` gives the CLI's `user add`.
+const NEWSROOM_PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn the_editor_previews_as_you_type_autosaves_and_publishes() {
+    if !browser_available() {
+        return;
+    }
+    Reader::newsroom()
+        .await
+        .run(|browser, base| async move {
+            let (browser, base) = (&browser, base.as_str());
+            browser.goto(&format!("{base}/admin/login")).await.unwrap();
+            let type_into = |css: &'static str, keys: &'static str| async move {
+                find(browser, css).await.send_keys(keys).await.unwrap();
+            };
+            type_into("#f-email", "ada@example.com").await;
+            type_into("#f-password", NEWSROOM_PASSWORD).await;
+            submit(browser, "form button[type=submit]").await;
+
+            browser
+                .goto(&format!("{base}/admin/articles/new"))
+                .await
+                .unwrap();
+            type_into("#f-title", "Night trams return").await;
+            type_into("#f-source", "The **night** trams run again.").await;
+            wait_until(
+                browser,
+                r#"document.querySelector("[data-preview] strong")?.textContent === "night""#,
+                "the live preview",
+            )
+            .await;
+            assert!(text(browser, "[data-read-time]").await.starts_with("Read time: "));
+            wait_until(
+                browser,
+                r#"/^\/admin\/articles\/\d+$/.test(location.pathname)
+                   && document.querySelector("[data-autosave-status]").textContent.startsWith("Saved ")"#,
+                "the first autosave creating the draft",
+            )
+            .await;
+
+            type_into("#f-tags", "Transport").await;
+            click(browser, "#f-status option[value=published]").await;
+            submit(browser, "button[value=save]").await;
+            assert_eq!(text(browser, ".notice-ok").await, "Saved.");
+            let path = attr(browser, ".lede a", "href").await.expect("a link to the article");
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            assert_eq!(text(browser, "h1.article-title").await, "Night trams return");
+            assert!(text(browser, ".article-body").await.contains("night trams run again"));
         })
         .await;
 }

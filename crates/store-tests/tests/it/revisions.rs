@@ -129,6 +129,21 @@ async fn autosaves_replace_the_latest_autosave_only() {
             store.article_by_id(created.id).await.unwrap().source,
             "typing on"
         );
+
+        // Once a save published it, an autosave (one already on its way) changes
+        // nothing.
+        let published = article(&ada, "Draft", |a| a.source = "live".into());
+        store.update_article(created.id, &published).await.unwrap();
+        assert!(matches!(
+            store.autosave_article(created.id, &draft("late")).await,
+            Err(StoreError::Conflict { field: "status" })
+        ));
+        let now = store.article_by_id(created.id).await.unwrap();
+        assert_eq!(
+            (now.status, now.source.as_str()),
+            (Status::Published, "live")
+        );
+        assert_eq!(store.list_revisions(created.id).await.unwrap().len(), 5);
     })
     .await;
 }
