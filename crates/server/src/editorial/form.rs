@@ -79,14 +79,6 @@ impl EditorForm {
         self.intent == "preview"
     }
 
-    /// The status asked for; `None` when the field is not one (which [`to_input`]
-    /// reports).
-    ///
-    /// [`to_input`]: EditorForm::to_input
-    pub fn status(&self) -> Option<Status> {
-        self.status.parse().ok()
-    }
-
     /// The input for an article by `author`, with the problems found in the fields
     /// the domain does not check itself (kind, status, format, date, cover image).
     /// Fields in error take a harmless value so the domain can still report the

@@ -290,13 +290,8 @@ pub async fn autosave(
     Path(id): Path<i64>,
     Json(form): Json<EditorForm>,
 ) -> Result<Json<Autosaved>, AppError> {
+    // Only drafts are autosaved; the store refuses any other (see `autosave_article`).
     let article = article_for(&state, &who, id, Action::EditArticle).await?;
-    if article.status != Status::Draft {
-        return Err(AppError::Validation(ValidationErrors::single(
-            "status",
-            "is not draft: only drafts are autosaved, save this one with the Save button",
-        )));
-    }
     let input = as_draft(&form, &who, Some(&article));
     let article = store_input(&state, &who, Some(&article), input, Mode::Autosave)
         .await?

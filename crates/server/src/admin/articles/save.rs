@@ -73,6 +73,13 @@ pub(super) async fn store_input(
                 "is already used by another article or page; choose another",
             )));
         }
+        // An autosave that arrived after a save published the article.
+        Err(StoreError::Conflict { field: "status" }) => {
+            return Ok(Err(ValidationErrors::single(
+                "status",
+                "is no longer draft (it was published meanwhile), so it was not autosaved",
+            )));
+        }
         Err(err) => return Err(err.into()),
     };
     if let Some(action) = audit_action(existing, &article, mode) {
