@@ -171,9 +171,15 @@
         choice.type = "button";
         choice.className = "media-choice";
         var img = document.createElement("img");
-        img.src = item.url;
-        if (item.srcset) img.srcset = item.srcset;
-        img.sizes = "8rem";
+        // The library's small variant when it offers one: a grid of full images
+        // would download megabytes to show thumbnails.
+        if (item.thumbnail) {
+          img.src = item.thumbnail;
+        } else {
+          img.src = item.url;
+          if (item.srcset) img.srcset = item.srcset;
+          img.sizes = "8rem";
+        }
         img.alt = item.alt || "";
         choice.setAttribute("aria-label", "Use " + (item.alt || item.url));
         choice.appendChild(img);
