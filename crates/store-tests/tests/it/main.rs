@@ -2,6 +2,7 @@
 //! [`broadsheet_domain::Store`] trait and runs it against every backend (see
 //! [`backends`]), so SQLite and PostgreSQL are held to the same observable behaviour.
 
+mod accounts;
 mod articles;
 mod backends;
 mod changes;
