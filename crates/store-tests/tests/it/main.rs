@@ -8,6 +8,7 @@ mod changes;
 mod dump;
 mod engagement;
 mod fixtures;
+mod jobs;
 mod listing;
 mod settings;
 mod slugs;
