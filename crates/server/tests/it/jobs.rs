@@ -13,6 +13,7 @@ use broadsheet::mail::{Email, SEND_EMAIL, enqueue_email};
 use broadsheet_domain::{JobState, JobStore, NewJob, Status, Store, clock};
 use chrono::TimeDelta;
 
+use crate::process::Site;
 use crate::util::{TestApp, article};
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -302,4 +303,20 @@ async fn failing_jobs_are_retried_after_their_backoff_then_dead() {
     let job = app.store.job_by_id(id).await.unwrap();
     assert_eq!((job.state, job.attempts), (JobState::Dead, 2));
     assert_eq!(app.store.job_counts().await.unwrap().dead, 2);
+}
+
+#[tokio::test]
+async fn serve_says_where_the_outbox_is_and_stops_its_worker_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Site::sqlite(dir.path()).serve();
+    let outbox = dir.path().join("outbox");
+    assert!(
+        server
+            .startup_log
+            .contains(&format!("emails are written to {}", outbox.display())),
+        "{}",
+        server.startup_log
+    );
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
 }
