@@ -9,6 +9,7 @@ mod changes;
 mod dump;
 mod engagement;
 mod fixtures;
+mod jobs;
 mod listing;
 mod settings;
 mod slugs;
