@@ -14,6 +14,7 @@
 //! context. Errors on admin routes become pages in the admin's look.
 
 pub mod audit;
+pub mod jobs;
 
 use std::collections::BTreeMap;
 
@@ -68,7 +69,10 @@ impl AdminRoute {
 
 /// Every signed-in admin route.
 pub fn route_table() -> Vec<AdminRoute> {
-    [routes(), audit::routes()].into_iter().flatten().collect()
+    [routes(), audit::routes(), jobs::routes()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The admin's own routes: the home page and signing out.
@@ -192,6 +196,12 @@ const NAV: &[NavItem] = &[
         key: "audit",
         label: "Audit log",
         path: "/admin/audit",
+        action: Action::Operate,
+    },
+    NavItem {
+        key: "jobs",
+        label: "Jobs",
+        path: "/admin/jobs",
         action: Action::Operate,
     },
 ];

@@ -1,18 +1,21 @@
 //! The job worker on a real site: scheduled articles published on time (also the ones
 //! whose job was never enqueued), email written to the outbox as `.eml` files, a woken
-//! worker, and failing jobs retried after their backoff until they are dead.
+//! worker, failing jobs retried after their backoff until they are dead, and the
+//! admin's page of jobs, where dead ones are retried by hand.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::http::{Method, StatusCode};
 use broadsheet::config::{Config, RawConfig, RawEmail, RawJobs};
 use broadsheet::jobs::publish::{PUBLISH_ARTICLE, schedule};
 use broadsheet::jobs::{JobsHandle, Worker};
 use broadsheet::mail::{Email, SEND_EMAIL, enqueue_email};
-use broadsheet_domain::{JobState, JobStore, NewJob, Status, Store, clock};
+use broadsheet_domain::{Action, JobId, JobState, JobStore, NewJob, Role, Status, Store, clock};
 use chrono::TimeDelta;
 
+use crate::admin_auth::{Probe, assert_role_matrix};
 use crate::process::Site;
 use crate::util::{TestApp, article};
 
@@ -317,6 +320,173 @@ async fn serve_says_where_the_outbox_is_and_stops_its_worker_on_sigterm() {
         "{}",
         server.startup_log
     );
+    // Answering a request means serving has begun, signal handlers included.
+    assert_eq!(server.get("/").await.status, 200);
     let status = server.terminate();
-    assert!(status.success(), "{status:?}");
+    assert!(
+        status.success(),
+        "a graceful shutdown exits cleanly: {status:?}"
+    );
+}
+
+/// A job that failed its only attempt.
+async fn dead_job(app: &TestApp, payload: serde_json::Value) -> JobId {
+    let now = clock::now();
+    let id = app
+        .store
+        .enqueue_job(&NewJob::new(SEND_EMAIL, payload, now).with_max_attempts(1))
+        .await
+        .unwrap();
+    let claimed = app
+        .store
+        .claim_jobs(now, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [id]);
+    let state = app
+        .store
+        .fail_job(
+            id,
+            "the SMTP server did not take the email: connection refused",
+            now,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, JobState::Dead);
+    id
+}
+
+#[tokio::test]
+async fn admins_see_the_queue_dead_jobs_first_and_retry_them() {
+    let app = TestApp::new().await;
+    let admin = app.user(Role::Admin).await;
+    let session = app.sign_in(&admin).await;
+    let done = app
+        .store
+        .enqueue_job(&NewJob::new(
+            PUBLISH_ARTICLE,
+            serde_json::json!({ "article": 1 }),
+            clock::now(),
+        ))
+        .await
+        .unwrap();
+    app.store
+        .claim_jobs(clock::now(), Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    app.store.complete_job(done, clock::now()).await.unwrap();
+    let dead = dead_job(
+        &app,
+        serde_json::json!({ "to": "private.reader@example.org" }),
+    )
+    .await;
+    let queued = app
+        .store
+        .enqueue_job(&NewJob::new(
+            SEND_EMAIL,
+            serde_json::json!({}),
+            clock::now() + TimeDelta::hours(1),
+        ))
+        .await
+        .unwrap();
+
+    let page = session.get("/admin/jobs").await;
+    page.assert_status(StatusCode::OK);
+    assert_eq!(page.texts(".admin-nav a[aria-current=page]"), ["Jobs"]);
+    assert_eq!(
+        page.texts(".job-counts dt"),
+        ["Queued", "Running", "Done", "Dead"]
+    );
+    assert_eq!(page.texts(".job-counts dd"), ["1", "0", "1", "1"]);
+    let rows = page.attrs("tr.job", "id");
+    assert_eq!(
+        rows,
+        [
+            format!("job-{dead}"),
+            format!("job-{queued}"),
+            format!("job-{done}")
+        ],
+        "dead first, then the most recently changed"
+    );
+    assert_eq!(
+        page.texts(&format!("#job-{dead} .job-error")),
+        ["the SMTP server did not take the email: connection refused"]
+    );
+    assert_eq!(
+        page.texts(&format!("#job-{dead} td:nth-child(4)")),
+        ["1 of 1"]
+    );
+    assert_eq!(
+        page.attrs("tr.job form", "action"),
+        [format!("/admin/jobs/{dead}/retry")],
+        "only dead jobs can be retried"
+    );
+    assert_eq!(
+        page.attrs("tr.job form input[name=csrf]", "value"),
+        [session.csrf.as_str()]
+    );
+    assert!(
+        !page.body.contains("private.reader"),
+        "payloads stay private"
+    );
+
+    let retried = session
+        .post_form(&format!("/admin/jobs/{dead}/retry"), &[])
+        .await;
+    retried.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(retried.location(), Some("/admin/jobs"));
+    let job = app.store.job_by_id(dead).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+    let audit = session.get("/admin/audit").await;
+    assert!(
+        audit.texts("td code").contains(&"job.retry".to_owned()),
+        "{}",
+        audit.body
+    );
+    assert!(audit.texts("td code").contains(&format!("job:{dead}")));
+
+    // Only a dead job can be retried, and only one that exists.
+    session
+        .post_form(&format!("/admin/jobs/{dead}/retry"), &[])
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+    session
+        .post_form("/admin/jobs/987654/retry", &[])
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    session
+        .post_form("/admin/jobs/not-a-number/retry", &[])
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn only_admins_may_see_and_retry_jobs() {
+    let app = TestApp::new().await;
+    // The one role allowed retries this job; the others are refused before looking.
+    let dead = dead_job(&app, serde_json::json!({})).await;
+    let retry = format!("/admin/jobs/{dead}/retry");
+    assert_role_matrix(
+        &app,
+        &[
+            Probe {
+                method: Method::GET,
+                path: "/admin/jobs",
+                fields: &[],
+                action: Action::Operate,
+            },
+            Probe {
+                method: Method::POST,
+                path: &retry,
+                fields: &[],
+                action: Action::Operate,
+            },
+        ],
+    )
+    .await;
+    assert_eq!(
+        app.store.job_by_id(dead).await.unwrap().state,
+        JobState::Queued
+    );
 }
