@@ -88,6 +88,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/audit.html"),
     ),
     (
+        "admin/jobs.html",
+        include_str!("../templates/admin/jobs.html"),
+    ),
+    (
         "admin/error.html",
         include_str!("../templates/admin/error.html"),
     ),

@@ -18,10 +18,12 @@ use crate::PgStore;
 use crate::rows::{db_error, to_u32};
 
 /// The columns of [`JobRow`]; the payload comes as text, parsed by serde_json.
+/// Qualified, because the claim's `RETURNING` also sees the CTE's `id`.
 macro_rules! job_columns {
     () => {
-        "id, kind, payload::text AS payload, key, state, run_at, attempts, max_attempts, \
-         last_error, locked_until, created_at, updated_at"
+        "jobs.id, jobs.kind, jobs.payload::text AS payload, jobs.key, jobs.state, \
+         jobs.run_at, jobs.attempts, jobs.max_attempts, jobs.last_error, jobs.locked_until, \
+         jobs.created_at, jobs.updated_at"
     };
 }
 

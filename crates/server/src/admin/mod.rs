@@ -15,6 +15,7 @@
 
 pub mod articles;
 pub mod audit;
+pub mod jobs;
 
 use std::collections::BTreeMap;
 
@@ -69,7 +70,7 @@ impl AdminRoute {
 
 /// Every signed-in admin route.
 pub fn route_table() -> Vec<AdminRoute> {
-    [routes(), articles::routes(), audit::routes()]
+    [routes(), articles::routes(), audit::routes(), jobs::routes()]
         .into_iter()
         .flatten()
         .collect()
@@ -202,6 +203,12 @@ const NAV: &[NavItem] = &[
         key: "audit",
         label: "Audit log",
         path: "/admin/audit",
+        action: Action::Operate,
+    },
+    NavItem {
+        key: "jobs",
+        label: "Jobs",
+        path: "/admin/jobs",
         action: Action::Operate,
     },
 ];

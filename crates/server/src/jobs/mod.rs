@@ -116,12 +116,13 @@ impl Worker {
             if full && !*stopped.borrow() {
                 continue;
             }
-            tokio::select! {
-                _ = stopped.changed() => {}
-                _ = self.handle.wake.notified() => {}
-                _ = tokio::time::sleep(self.poll_interval) => {}
-            }
-            if *stopped.borrow() {
+            let stop = tokio::select! {
+                // A dropped `Running` stops the loop as `stop` does.
+                changed = stopped.changed() => changed.is_err() || *stopped.borrow(),
+                _ = self.handle.wake.notified() => false,
+                _ = tokio::time::sleep(self.poll_interval) => false,
+            };
+            if stop {
                 break;
             }
         }
@@ -186,7 +187,7 @@ impl Worker {
     }
 }
 
-/// A worker's running loop.
+/// A worker's running loop. Dropping it stops the loop too, without waiting.
 pub struct Running {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod engagement;
 mod errors;
+mod jobs;
 mod multinode;
 mod pages;
 mod process;
