@@ -14,6 +14,8 @@
 //! context. Errors on admin routes become pages in the admin's look.
 
 pub mod audit;
+pub mod settings;
+pub mod users;
 
 use std::collections::BTreeMap;
 
@@ -68,7 +70,15 @@ impl AdminRoute {
 
 /// Every signed-in admin route.
 pub fn route_table() -> Vec<AdminRoute> {
-    [routes(), audit::routes()].into_iter().flatten().collect()
+    [
+        routes(),
+        users::routes(),
+        settings::routes(),
+        audit::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The admin's own routes: the home page and signing out.
@@ -95,6 +105,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/admin/setup",
             get(auth::setup::page).post(auth::setup::submit),
+        )
+        .route(
+            "/admin/forgot",
+            get(auth::reset::forgot_page).post(auth::reset::forgot),
+        )
+        .route(
+            "/admin/reset/{token}",
+            get(auth::reset::reset_page).post(auth::reset::reset),
         )
         .layer(from_fn_with_state(state.clone(), same_site_posts));
     signed_in

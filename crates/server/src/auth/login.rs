@@ -82,8 +82,10 @@ pub async fn forget_idle(auth: std::sync::Weak<super::Auth>) {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
-pub struct NextQuery {
+pub struct LoginQuery {
     next: String,
+    /// `done` after a password reset, to say so.
+    reset: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -97,7 +99,7 @@ pub struct LoginForm {
 /// GET /admin/login
 pub async fn page(
     State(state): State<AppState>,
-    Query(query): Query<NextQuery>,
+    Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !has_active_admin(&state.store.list_users().await?) {
@@ -106,7 +108,14 @@ pub async fn page(
     if session::load(&state, &headers).await?.is_some() {
         return Ok(Redirect::to(safe_next(&query.next).unwrap_or("/admin")).into_response());
     }
-    form(&state, StatusCode::OK, "", &query.next, None).await
+    let notice = (query.reset == "done").then_some("Your password was changed. Please sign in.");
+    admin::render_public(
+        &state,
+        StatusCode::OK,
+        "admin/login.html",
+        context! { next => safe_next(&query.next), notice },
+    )
+    .await
 }
 
 /// POST /admin/login
@@ -118,8 +127,7 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let now = clock::now();
     let email = input.email.trim().to_lowercase();
-    let network = network_of(&state, peer, &headers, now).await?;
-    if let Err(wait) = state.auth.limits.attempt(&network) {
+    if let Err(wait) = take_attempt(&state, peer, &headers).await? {
         let message = "Too many sign-in attempts from your network. Please wait a minute.";
         return too_many(&state, &input, message, wait).await;
     }
@@ -216,18 +224,29 @@ async fn password_matches(
     .map_err(AppError::internal)?
 }
 
-async fn network_of(
+/// Takes one attempt from the client's network's allowance (sign-ins and reset
+/// requests share it), or says how long to wait.
+pub(crate) async fn take_attempt(
     state: &AppState,
     peer: std::net::IpAddr,
     headers: &HeaderMap,
-    now: DateTime<Utc>,
-) -> Result<NetworkHash, AppError> {
+) -> Result<Result<(), Duration>, AppError> {
     let chrome = state.chrome().await?;
     let identity = &state.engagement.identity;
     let ip = identity.client_ip(peer, headers);
-    let day = today(&chrome.settings, now);
+    let day = today(&chrome.settings, clock::now());
     // The address alone: a new user agent must not buy a new allowance.
-    identity.network(state.store.as_ref(), day, ip, "").await
+    let network = identity.network(state.store.as_ref(), day, ip, "").await?;
+    Ok(state.auth.limits.attempt(&network))
+}
+
+/// `response` with a `Retry-After` of `wait`, in whole seconds rounded up.
+pub(crate) fn retry_after(mut response: Response, wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    response
 }
 
 async fn locked(

@@ -5,12 +5,14 @@
 //!   once per request and refuses writes without the session's CSRF token.
 //! - [`login`]: signing in (rate limit, lockout, no user enumeration) and out.
 //! - [`setup`]: the first-run page that creates the first admin.
+//! - [`reset`]: password resets (and first passwords) by emailed link.
 //!
 //! Handlers take a [`SignedIn`] and call [`SignedIn::require`] before anything else;
 //! the permission matrix itself is the domain's ([`broadsheet_domain::permits`]).
 
 pub mod csrf;
 pub mod login;
+pub mod reset;
 pub mod session;
 pub mod setup;
 

@@ -2,6 +2,7 @@
 //! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
 
 mod admin_auth;
+mod admin_users;
 mod assets;
 mod browser;
 mod cli;
