@@ -20,7 +20,6 @@ use super::{AdminRoute, audit, field_errors, render_status};
 use crate::app::AppState;
 use crate::auth::SignedIn;
 use crate::auth::reset::{LinkPurpose, send_link};
-use crate::auth::setup::hash;
 use crate::error::AppError;
 
 pub fn routes() -> Vec<AdminRoute> {
@@ -141,7 +140,7 @@ async fn add(
         Err(errors) => return add_problems(&state, &who, &input, &errors).await,
     };
     if input.access == Access::Password {
-        new.password_hash = Some(hash(input.password.clone()).await?);
+        new.password_hash = Some(state.auth.hash(input.password.clone()).await?);
     }
     let user = match state.store.create_user(&new).await {
         Ok(user) => user,

@@ -12,7 +12,6 @@
 //! as long. Only someone who knows the password learns that an account is deactivated.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
@@ -20,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use broadsheet_domain::account::has_active_admin;
-use broadsheet_domain::{NetworkHash, StoreError, User, clock};
+use broadsheet_domain::{NetworkHash, StoreError, clock};
 use chrono::{DateTime, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -139,7 +138,8 @@ pub async fn submit(
         Err(StoreError::NotFound) => None,
         Err(err) => return Err(err.into()),
     };
-    if !password_matches(&state, user.as_ref(), input.password.clone()).await? {
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    if !state.auth.verify(input.password.clone(), hash).await? {
         let failures = state.store.record_login_failure(&email, now).await?;
         if let Some(until) = failures.locked_at(now) {
             return locked(&state, &input, until, now).await;
@@ -200,28 +200,6 @@ pub(crate) fn signed_in_redirect(cookie: HeaderValue, to: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
-}
-
-/// Checks the password off the async threads (argon2 takes tens of milliseconds by
-/// design). Without a user or a hash, a dummy hash is checked so it takes as long.
-async fn password_matches(
-    state: &AppState,
-    user: Option<&User>,
-    password: String,
-) -> Result<bool, AppError> {
-    let hash = user.and_then(|u| u.password_hash.clone());
-    let auth = Arc::clone(&state.auth);
-    tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
-        match hash {
-            Some(hash) => Ok(crate::password::verify(&password, &hash)),
-            None => {
-                crate::password::verify(&password, auth.dummy_hash()?);
-                Ok(false)
-            }
-        }
-    })
-    .await
-    .map_err(AppError::internal)?
 }
 
 /// Takes one attempt from the client's network's allowance (sign-ins and reset

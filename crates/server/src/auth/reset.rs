@@ -18,7 +18,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::session::{hash_token, new_token};
-use super::setup::{check_new_password, hash};
+use super::setup::check_new_password;
 use crate::admin;
 use crate::app::AppState;
 use crate::engagement::routes::Peer;
@@ -200,7 +200,7 @@ pub async fn reset(
         }
         Err(err) => return Err(err.into()),
     };
-    let password_hash = hash(input.password).await?;
+    let password_hash = state.auth.hash(input.password).await?;
     state.store.set_password(user.id, &password_hash).await?;
     state.store.clear_login_failures(&user.email).await?;
     state
