@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use broadsheet_domain::engagement::ReactionDef;
+use broadsheet_domain::engagement::{ReactionDef, validate_reactions};
 use broadsheet_domain::{Action, SiteSettings, Target, ValidationErrors};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -61,37 +61,33 @@ impl SettingsForm {
     }
 
     /// The settings this form describes, starting from `current` (which keeps what
-    /// the form does not show), or every problem with it.
+    /// the form does not show), or every problem with it. Each field is set the way
+    /// `broadsheet settings set` sets it, so both name problems alike.
     fn apply(&self, current: &SiteSettings) -> Result<SiteSettings, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let mut number = |field: &str, text: &str| match text.trim().parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => {
-                errors.add(field, format!("must be a whole number, not \"{text}\""));
-                0
-            }
-        };
         let mut settings = current.clone();
-        settings.reading_speed.words_per_minute =
-            number("words_per_minute", &self.words_per_minute);
-        settings.reading_speed.cjk_chars_per_minute =
-            number("cjk_chars_per_minute", &self.cjk_chars_per_minute);
-        settings.per_page = number("per_page", &self.per_page);
-        settings.title = self.title.trim().to_owned();
-        settings.description = self.description.trim().to_owned();
-        settings.time_zone = self.time_zone.trim().to_owned();
-        settings.language = self.language.trim().to_owned();
-        match parse_reactions(&self.reactions) {
-            Ok(reactions) => settings.reactions = reactions,
-            Err(problem) => errors.add("reactions", problem),
-        }
-        if let Err(problems) = settings.validate() {
-            // A number that did not parse is named once, as unparsable.
-            for problem in problems.0 {
-                if errors.for_field(&problem.field).is_none() {
-                    errors.0.push(problem);
-                }
+        let fields = [
+            ("title", &self.title),
+            ("description", &self.description),
+            ("time_zone", &self.time_zone),
+            ("language", &self.language),
+            ("words_per_minute", &self.words_per_minute),
+            ("cjk_chars_per_minute", &self.cjk_chars_per_minute),
+            ("per_page", &self.per_page),
+        ];
+        for (key, value) in fields {
+            // A refused value leaves `settings` as it was, so each problem is named
+            // once, under its own field.
+            if let Err(problems) = crate::settings::set(&mut settings, key, value) {
+                errors.0.extend(problems.0);
             }
+        }
+        match parse_reactions(&self.reactions) {
+            Ok(reactions) => match validate_reactions(&reactions) {
+                Ok(()) => settings.reactions = reactions,
+                Err(problem) => errors.add("reactions", problem),
+            },
+            Err(problem) => errors.add("reactions", problem),
         }
         errors.into_result()?;
         Ok(settings)
