@@ -23,7 +23,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use broadsheet_domain::{Action, Role, SiteSettings, Target, ValidationErrors, permits};
 use minijinja::{Value, context};
@@ -98,6 +98,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     }
     let signed_in = signed_in.layer(from_fn_with_state(state.clone(), auth::csrf::guard));
     let public = Router::new()
+        // Typed with a slash, as the site's own paths are.
+        .route("/admin/", get(|| async { Redirect::permanent("/admin") }))
         .route(
             "/admin/login",
             get(auth::login::page).post(auth::login::submit),
@@ -337,9 +339,18 @@ async fn same_site_posts(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Error responses on admin routes become pages in the admin's look. Pages that are
-/// already HTML (a form shown again with its problems) are left as they are.
+/// already HTML (a form shown again with its problems) are left as they are, and so
+/// are errors for scripts that asked for JSON (admin.js's autosave and pickers).
 async fn admin_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let wants_json = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
     let response = next.run(request).await;
+    if wants_json {
+        return response;
+    }
     let status = response.status();
     let is_html = response
         .headers()
