@@ -16,6 +16,8 @@
 pub mod articles;
 pub mod audit;
 pub mod jobs;
+pub mod settings;
+pub mod users;
 
 use std::collections::BTreeMap;
 
@@ -23,7 +25,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use broadsheet_domain::{Action, Role, SiteSettings, Target, ValidationErrors, permits};
 use minijinja::{Value, context};
@@ -70,10 +72,17 @@ impl AdminRoute {
 
 /// Every signed-in admin route.
 pub fn route_table() -> Vec<AdminRoute> {
-    [routes(), articles::routes(), audit::routes(), jobs::routes()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        routes(),
+        articles::routes(),
+        users::routes(),
+        settings::routes(),
+        audit::routes(),
+        jobs::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The admin's own routes: the home page and signing out.
@@ -93,6 +102,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     }
     let signed_in = signed_in.layer(from_fn_with_state(state.clone(), auth::csrf::guard));
     let public = Router::new()
+        // Typed with a slash, as the site's own paths are.
+        .route("/admin/", get(|| async { Redirect::permanent("/admin") }))
         .route(
             "/admin/login",
             get(auth::login::page).post(auth::login::submit),
@@ -100,6 +111,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/admin/setup",
             get(auth::setup::page).post(auth::setup::submit),
+        )
+        .route(
+            "/admin/forgot",
+            get(auth::reset::forgot_page).post(auth::reset::forgot),
+        )
+        .route(
+            "/admin/reset/{token}",
+            get(auth::reset::reset_page).post(auth::reset::reset),
         )
         .layer(from_fn_with_state(state.clone(), same_site_posts));
     signed_in
@@ -336,9 +355,18 @@ async fn same_site_posts(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Error responses on admin routes become pages in the admin's look. Pages that are
-/// already HTML (a form shown again with its problems) are left as they are.
+/// already HTML (a form shown again with its problems) are left as they are, and so
+/// are errors for scripts that asked for JSON (admin.js's autosave and pickers).
 async fn admin_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let wants_json = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
     let response = next.run(request).await;
+    if wants_json {
+        return response;
+    }
     let status = response.status();
     let is_html = response
         .headers()

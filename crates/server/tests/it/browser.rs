@@ -176,14 +176,24 @@ impl Reader {
         site.ok(&["article", "publish", story.to_str().unwrap()]);
         let server = site.serve();
         let article_url = format!("{}/2026/03/04/tram-line-reopens/", server.base);
+        Reader::open(dir, server, article_url, javascript).await
+    }
 
+    /// A browser (with or without JavaScript) on `server`, whose files live in `dir`,
+    /// starting at `start_url`.
+    async fn open(
+        dir: tempfile::TempDir,
+        server: Server,
+        start_url: String,
+        javascript: bool,
+    ) -> Reader {
         let (driver, browser) = open_browser(dir.path(), javascript).await;
         Reader {
             _dir: dir,
             _server: server,
             _driver: driver,
             browser,
-            start_url: article_url,
+            start_url,
         }
     }
 
@@ -204,17 +214,10 @@ impl Reader {
         ]);
         let server = site.serve();
         let start_url = server.base.clone();
-        let (driver, browser) = open_browser(dir.path(), true).await;
-        Reader {
-            _dir: dir,
-            _server: server,
-            _driver: driver,
-            browser,
-            start_url,
-        }
+        Reader::open(dir, server, start_url, true).await
     }
 
-    /// Runs a scenario with the browser and the article's URL, then closes the browser
+    /// Runs a scenario with the browser and the starting URL, then closes the browser
     /// whether or not the scenario passed (a session left open would be torn down
     /// synchronously, stalling the test for minutes).
     async fn run<F, Fut>(self, scenario: F)
@@ -551,6 +554,68 @@ async fn the_editor_previews_as_you_type_autosaves_and_publishes() {
             browser.goto(&format!("{base}{path}")).await.unwrap();
             assert_eq!(text(browser, "h1.article-title").await, "Night trams return");
             assert!(text(browser, ".article-body").await.contains("night trams run again"));
+        })
+        .await;
+}
+
+/// Types into a form field, replacing what it held.
+async fn fill(browser: &WebDriver, css: &str, value: &str) {
+    let field = find(browser, css).await;
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+#[tokio::test]
+async fn without_javascript_the_first_admin_sets_up_signs_out_and_signs_in() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Site::sqlite(dir.path()).serve();
+    let admin = format!("{}/admin", server.base);
+    let reader = Reader::open(dir, server, admin, false).await;
+    reader
+        .run(|browser, url| async move {
+            let browser = &browser;
+            // A new site sends its first visitor to the admin's setup.
+            browser.goto(&url).await.unwrap();
+            assert_eq!(text(browser, "h1").await, "Welcome to Broadsheet");
+            assert!(page_url(browser).await.ends_with("/admin/setup"));
+            fill(browser, "#f-name", "Grace Hopper").await;
+            fill(browser, "#f-email", "grace@example.com").await;
+            fill(browser, "#f-password", "a long enough password").await;
+            fill(browser, "#f-password_again", "a long enough password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert_eq!(text(browser, "h1").await, "Good to see you, Grace Hopper");
+            assert_eq!(
+                attr(browser, ".admin-nav a[aria-current=page]", "href")
+                    .await
+                    .as_deref(),
+                Some("/admin")
+            );
+
+            submit(browser, ".admin-user button").await;
+            assert_eq!(text(browser, "h1").await, "Sign in");
+            fill(browser, "#f-email", "grace@example.com").await;
+            fill(browser, "#f-password", "not the password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert!(
+                text(browser, ".notice-error")
+                    .await
+                    .contains("do not match")
+            );
+            assert_eq!(
+                attr(browser, "#f-email", "value").await.as_deref(),
+                Some("grace@example.com")
+            );
+            fill(browser, "#f-password", "a long enough password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert_eq!(text(browser, "h1").await, "Good to see you, Grace Hopper");
+            browser.goto(&format!("{url}/audit")).await.unwrap();
+            assert_eq!(
+                text(browser, ".audit tbody td:nth-child(3)").await,
+                "user.setup"
+            );
         })
         .await;
 }
