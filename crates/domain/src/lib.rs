@@ -15,6 +15,7 @@ pub mod dump;
 pub mod engagement;
 pub mod error;
 pub mod job;
+pub mod media;
 pub mod permission;
 pub mod read_time;
 pub mod render;
@@ -36,6 +37,7 @@ pub use engagement::{
 };
 pub use error::{FieldError, StoreError, ValidationErrors};
 pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
+pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};
 pub use settings::SiteSettings;
 pub use store::Store;

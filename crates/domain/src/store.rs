@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use crate::change::ChangeStream;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
+use crate::media::MediaStore;
 use crate::settings::SiteSettings;
 use crate::tag::Tag;
 use crate::user::{NewUser, User, UserId};
@@ -23,7 +24,7 @@ use crate::user::{NewUser, User, UserId};
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: MediaStore + Send + Sync + 'static {
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
 
