@@ -26,6 +26,7 @@
 mod articles;
 mod changes;
 mod engagement;
+mod media;
 mod rows;
 
 use std::str::FromStr;

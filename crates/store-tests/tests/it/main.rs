@@ -9,6 +9,7 @@ mod dump;
 mod engagement;
 mod fixtures;
 mod listing;
+mod media;
 mod settings;
 mod slugs;
 mod users;
