@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use broadsheet_domain::{NewUser, Role};
 
-use crate::config::{self, Config, Database, RawConfig, RawEngagement};
+use crate::config::{self, Config, Database, RawConfig, RawEngagement, RawMedia};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,6 +125,9 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub readers_per_network_per_article_per_day: Option<u32>,
+    /// Largest image upload accepted, in bytes [default: 10485760, 10 MiB].
+    #[arg(long, env = "BROADSHEET_MAX_UPLOAD_BYTES", value_name = "BYTES")]
+    pub max_upload_bytes: Option<u64>,
 }
 
 impl ServeArgs {
@@ -182,6 +185,9 @@ impl Cli {
             base_url: serve.and_then(|s| s.base_url.clone()),
             theme_dir: serve.and_then(|s| s.theme_dir.clone()),
             engagement: serve.map(ServeArgs::engagement),
+            media: serve.map(|s| RawMedia {
+                max_upload_bytes: s.max_upload_bytes,
+            }),
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

@@ -80,6 +80,16 @@ pub struct RawConfig {
     pub theme_dir: Option<PathBuf>,
     /// The `[engagement]` table: reader identity and abuse limits.
     pub engagement: Option<RawEngagement>,
+    /// The `[media]` table: the media library's limits.
+    pub media: Option<RawMedia>,
+}
+
+/// The `[media]` table as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMedia {
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// The `[engagement]` table as written. Every key is optional.
@@ -130,6 +140,12 @@ impl RawConfig {
                 (Some(high), Some(low)) => Some(high.or(low)),
                 (high, low) => high.or(low),
             },
+            media: match (self.media, lower.media) {
+                (Some(high), Some(low)) => Some(RawMedia {
+                    max_upload_bytes: high.max_upload_bytes.or(low.max_upload_bytes),
+                }),
+                (high, low) => high.or(low),
+            },
         }
     }
 }
@@ -146,6 +162,32 @@ pub struct Config {
     /// A directory whose templates and assets override the built-in theme.
     pub theme_dir: Option<PathBuf>,
     pub engagement: EngagementConfig,
+    pub media: MediaConfig,
+}
+
+/// The media library's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// Largest upload accepted, in bytes; counted while the upload streams in.
+    pub max_upload_bytes: u64,
+}
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+/// The highest `max_upload_bytes` allowed: every image is held in memory while it is
+/// processed and kept in one database value.
+pub const MAX_UPLOAD_BYTES_CEILING: u64 = 256 * 1024 * 1024;
+
+impl MediaConfig {
+    fn from_raw(raw: RawMedia) -> anyhow::Result<MediaConfig> {
+        let max_upload_bytes = raw.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
+        if !(1024..=MAX_UPLOAD_BYTES_CEILING).contains(&max_upload_bytes) {
+            bail!(
+                "media.max_upload_bytes: must be between 1024 and {MAX_UPLOAD_BYTES_CEILING} \
+                 (256 MiB)"
+            );
+        }
+        Ok(MediaConfig { max_upload_bytes })
+    }
 }
 
 /// Reader identity and abuse limits for likes, reactions and ratings (SPEC.md 4).
@@ -247,6 +289,7 @@ impl Config {
             bail!("theme_dir: {} is not a directory", dir.display());
         }
         let engagement = EngagementConfig::from_raw(raw.engagement.unwrap_or_default())?;
+        let media = MediaConfig::from_raw(raw.media.unwrap_or_default())?;
         Ok(Config {
             listen,
             data_dir,
@@ -254,6 +297,7 @@ impl Config {
             base_url,
             theme_dir: raw.theme_dir,
             engagement,
+            media,
         })
     }
 
@@ -307,6 +351,12 @@ votes_per_minute_per_reader = 30
 votes_per_minute_per_network = 600
 # How many readers new to an article one network may add to it in a day.
 readers_per_network_per_article_per_day = 50
+
+# The media library: images uploaded in the admin. They are stored in the database
+# (the re-encoded original and its resized variants), so every node serves them.
+[media]
+# Largest upload accepted, in bytes (10 MiB; at most 256 MiB).
+max_upload_bytes = 10485760
 "#;
 
 #[cfg(test)]
@@ -328,6 +378,44 @@ mod tests {
         assert_eq!(config.engagement, none.engagement);
         assert_eq!(config.engagement.votes_per_minute_per_reader.get(), 30);
         assert!(config.engagement.trusted_proxies.is_empty());
+        assert_eq!(config.media, none.media);
+        assert_eq!(config.media.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+    }
+
+    #[test]
+    fn media_limit_parses_merges_and_is_bounded() {
+        let file: RawConfig = toml::from_str("[media]\nmax_upload_bytes = 2048").unwrap();
+        let config = Config::from_raw(RawConfig::default().or(file)).unwrap();
+        assert_eq!(config.media.max_upload_bytes, 2048);
+        let flags = RawConfig {
+            media: Some(RawMedia {
+                max_upload_bytes: Some(4096),
+            }),
+            ..RawConfig::default()
+        };
+        let file: RawConfig = toml::from_str("[media]\nmax_upload_bytes = 2048").unwrap();
+        assert_eq!(
+            Config::from_raw(flags.or(file))
+                .unwrap()
+                .media
+                .max_upload_bytes,
+            4096
+        );
+        for bad in [0, 1023, MAX_UPLOAD_BYTES_CEILING + 1] {
+            let err = Config::from_raw(RawConfig {
+                media: Some(RawMedia {
+                    max_upload_bytes: Some(bad),
+                }),
+                ..RawConfig::default()
+            })
+            .unwrap_err();
+            assert!(
+                format!("{err:#}").contains("media.max_upload_bytes"),
+                "{err:#}"
+            );
+        }
+        let err = toml::from_str::<RawConfig>("[media]\nmax_upload = 1").unwrap_err();
+        assert!(err.to_string().contains("max_upload"), "{err}");
     }
 
     #[test]

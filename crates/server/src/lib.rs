@@ -11,6 +11,7 @@ pub mod db_copy;
 pub mod engagement;
 pub mod error;
 pub mod frontmatter;
+pub mod media;
 pub mod password;
 pub mod publish;
 pub mod serve;
