@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod engagement;
 mod errors;
+mod media;
 mod multinode;
 mod pages;
 mod process;
