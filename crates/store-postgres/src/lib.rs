@@ -22,6 +22,8 @@
 //!   UPDATE`, in id order) before reading readers' rows, so casts from several nodes
 //!   on one article never lose an update or pass the per-network cap together (see
 //!   `engagement.rs`).
+//! - The media library keeps images as `bytea` (`media.rs`), so every node serves
+//!   them without a shared disk; listings never read the image columns.
 
 mod articles;
 mod changes;

@@ -22,6 +22,8 @@
 //! - Engagement (votes, reactions, ratings, views) writes readers' rows and moves the
 //!   articles' counters in one `BEGIN IMMEDIATE` transaction per call, so a batch of
 //!   casts from the server's vote writer costs one commit (see `engagement.rs`).
+//! - The media library keeps images as BLOBs (`media.rs`), so a site's images travel
+//!   with its one file; listings never read the image columns.
 
 mod articles;
 mod changes;
