@@ -39,6 +39,9 @@ pub enum AppError {
     /// Input failed validation; every problem is named by field.
     #[error("{0}")]
     Validation(ValidationErrors),
+    /// The request needs a signed-in user and has no (live) session.
+    #[error("please sign in")]
+    Unauthorized,
     /// The request is understood and refused (a cross-site form post).
     #[error("{0}")]
     Forbidden(String),
@@ -74,6 +77,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,6 +108,12 @@ impl AppError {
                 errors.to_string(),
                 errors.0.first().map(|e| e.field.clone()),
                 errors.0.clone(),
+            ),
+            AppError::Unauthorized => (
+                "unauthorized",
+                "Please sign in first; your session may have ended.".to_owned(),
+                None,
+                Vec::new(),
             ),
             AppError::Forbidden(message) => ("forbidden", message.clone(), None, Vec::new()),
             AppError::PayloadTooLarge(message) => {
@@ -139,8 +149,8 @@ pub struct ErrorReport {
     #[serde(skip)]
     pub status: u16,
     /// Machine-readable: `not_found`, `bad_request`, `conflict`, `validation_failed`,
-    /// `forbidden`, `payload_too_large`, `unsupported_media_type`, `rate_limited`,
-    /// `network_cap_reached`, `internal`.
+    /// `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
+    /// `rate_limited`, `network_cap_reached`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The (first) input field at fault, for conflicts and validation errors.

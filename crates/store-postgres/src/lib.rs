@@ -25,6 +25,7 @@
 //! - The media library keeps images as `bytea` (`media.rs`), so every node serves
 //!   them without a shared disk; listings never read the image columns.
 
+mod accounts;
 mod articles;
 mod changes;
 mod engagement;

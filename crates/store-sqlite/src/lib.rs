@@ -25,6 +25,7 @@
 //! - The media library keeps images as BLOBs (`media.rs`), so a site's images travel
 //!   with its one file; listings never read the image columns.
 
+mod accounts;
 mod articles;
 mod changes;
 mod engagement;

@@ -14,7 +14,7 @@
 
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use broadsheet_domain::media::{MAX_ALT_CHARS, validate_alt};
@@ -22,7 +22,7 @@ use broadsheet_domain::{Action, MediaId, Paged, Target, ValidationErrors};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{AdminRoute, audit, field_errors, render_status};
+use super::{AdminRoute, audit, field_errors, render_status, wants_json};
 use crate::app::AppState;
 use crate::auth::SignedIn;
 use crate::error::AppError;
@@ -130,14 +130,6 @@ async fn library_page(
             may_delete => who.may(Action::DeleteMedia),
         },
     )
-}
-
-/// Whether the client asked for JSON (admin.js's upload), rather than a page.
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
 }
 
 /// POST /admin/media: one image, multipart fields `alt` and `file`.

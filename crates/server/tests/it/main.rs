@@ -1,12 +1,14 @@
 //! The server's integration tests: one binary, each test with its own site on a fresh
 //! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
 
+mod admin_auth;
 mod assets;
 mod browser;
 mod cli;
 mod engagement;
 mod errors;
 mod media;
+mod media_admin;
 mod multinode;
 mod pages;
 mod process;

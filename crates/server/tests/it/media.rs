@@ -43,13 +43,14 @@ async fn stored(app: &TestApp, by: &User, name: &str, bytes: &[u8]) -> Media {
     app.store.insert_media(&new).await.expect("insert media")
 }
 
-struct Raw {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    bytes: Vec<u8>,
+pub struct Raw {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
 }
 
-async fn raw(app: &TestApp, method: Method, path: &str, etag: Option<&str>) -> Raw {
+/// A response with its body as bytes (images are not text).
+pub async fn raw(app: &TestApp, method: Method, path: &str, etag: Option<&str>) -> Raw {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(etag) = etag {
         request = request.header(header::IF_NONE_MATCH, etag);

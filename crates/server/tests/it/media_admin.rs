@@ -1,6 +1,5 @@
 //! The admin's media library: uploads by role, refusals (413, 415, 422) with the form
-//! kept, media.json for the picker. Joins the build (in `main.rs`) once the admin shell
-//! of the `accounts` branch is merged: it needs `Session` and `Part` from util.rs.
+//! kept or as JSON, alt text, deletion, and media.json for the picker.
 
 use axum::http::{Method, StatusCode};
 use broadsheet::config::RawMedia;
@@ -8,7 +7,6 @@ use broadsheet_domain::{MediaStore, Role};
 
 use crate::media::{jpeg, raw};
 use crate::util::{Part, Session, TestApp, TestResponse};
-
 
 /// A signed-in upload of `bytes` as `name`, with alt text, as the no-JS form sends it.
 async fn upload(session: &Session, name: &str, bytes: Vec<u8>, alt: &str) -> TestResponse {
@@ -31,9 +29,19 @@ async fn an_author_uploads_an_image_that_is_then_served_and_listed() {
 
     let form = session.get("/admin/media").await;
     assert_eq!(form.status, StatusCode::OK);
-    assert!(form.body.contains("enctype=\"multipart/form-data\""), "{}", form.body);
+    assert!(
+        form.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        form.body
+    );
 
-    let response = upload(&session, "Harbour at Dawn.jpg", jpeg(1000, 500), "The harbour").await;
+    let response = upload(
+        &session,
+        "Harbour at Dawn.jpg",
+        jpeg(1000, 500),
+        "The harbour",
+    )
+    .await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
     let location = response.location().unwrap().to_owned();
     assert!(location.starts_with("/admin/media?uploaded="), "{location}");
@@ -48,10 +56,15 @@ async fn an_author_uploads_an_image_that_is_then_served_and_listed() {
 
     let page = session.get(&location).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Uploaded harbour-at-dawn.jpg"), "{}", page.body);
+    assert!(
+        page.body.contains("Uploaded harbour-at-dawn.jpg"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("1000 × 500 px"), "{}", page.body);
     assert!(
-        page.body.contains(&format!("![The harbour]({})", media.url())),
+        page.body
+            .contains(&format!("![The harbour]({})", media.url())),
         "the Markdown snippet: {}",
         page.body
     );
@@ -79,10 +92,20 @@ async fn wrong_types_and_damaged_files_are_refused_with_the_form_kept() {
     let app = TestApp::new().await;
     let session = app.sign_in(&app.user(Role::Author).await).await;
 
-    let text = upload(&session, "notes.jpg", b"Just some notes.".to_vec(), "Kept alt").await;
+    let text = upload(
+        &session,
+        "notes.jpg",
+        b"Just some notes.".to_vec(),
+        "Kept alt",
+    )
+    .await;
     assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(text.body.contains("JPEG, PNG or WebP"), "{}", text.body);
-    assert!(text.body.contains("value=\"Kept alt\""), "alt kept: {}", text.body);
+    assert!(
+        text.body.contains("value=\"Kept alt\""),
+        "alt kept: {}",
+        text.body
+    );
     assert!(text.body.contains("aria-invalid=\"true\""), "{}", text.body);
 
     let mut damaged = jpeg(300, 300);
@@ -101,7 +124,12 @@ async fn wrong_types_and_damaged_files_are_refused_with_the_form_kept() {
         .post_multipart_accepting(
             "/admin/media",
             "application/json",
-            &[Part::file("file", "notes.png", "image/png", b"not a png".to_vec())],
+            &[Part::file(
+                "file",
+                "notes.png",
+                "image/png",
+                b"not a png".to_vec(),
+            )],
         )
         .await;
     assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -124,7 +152,11 @@ async fn uploads_over_the_limit_are_413_naming_it() {
     let response = upload(&session, "big.jpg", big.clone(), "Too big").await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.body.contains("4 KiB"), "{}", response.body);
-    assert!(response.body.contains("value=\"Too big\""), "{}", response.body);
+    assert!(
+        response.body.contains("value=\"Too big\""),
+        "{}",
+        response.body
+    );
     let json = session
         .post_multipart_accepting(
             "/admin/media",
@@ -169,11 +201,18 @@ async fn roles_decide_who_uploads_and_who_deletes() {
     let alt = format!("/admin/media/{}/alt", media.id);
     let changed = author_session.post_form(&alt, &[("alt", "A field")]).await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.store.media_by_id(media.id).await.unwrap().alt, "A field");
+    assert_eq!(
+        app.store.media_by_id(media.id).await.unwrap().alt,
+        "A field"
+    );
     let too_long = "x".repeat(501);
     let refused = author_session.post_form(&alt, &[("alt", &too_long)]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("at most 500 characters"), "{}", refused.body);
+    assert!(
+        refused.body.contains("at most 500 characters"),
+        "{}",
+        refused.body
+    );
 
     let deleted = editor.post_form(&delete, &[]).await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
