@@ -16,6 +16,7 @@ pub mod dump;
 pub mod engagement;
 pub mod error;
 pub mod job;
+pub mod media;
 pub mod permission;
 pub mod read_time;
 pub mod render;
@@ -39,6 +40,7 @@ pub use engagement::{
 };
 pub use error::{FieldError, StoreError, ValidationErrors};
 pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
+pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};
 pub use revision::{FieldChange, Revision, RevisionId, RevisionStore};
 pub use settings::SiteSettings;

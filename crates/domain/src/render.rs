@@ -7,6 +7,8 @@
 
 use std::sync::LazyLock;
 
+use crate::media;
+
 /// The outcome of rendering one body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -33,9 +35,10 @@ pub fn markdown(source: &str) -> Rendered {
     from_html(&comrak::markdown_to_html(source, &options))
 }
 
-/// Sanitises HTML (an imported body, or comrak's output).
+/// Sanitises HTML (an imported body, or comrak's output), then makes the media
+/// library's images responsive (see [`responsive_images`]).
 pub fn from_html(untrusted: &str) -> Rendered {
-    let html = SANITISER.clean(untrusted).to_string();
+    let html = responsive_images(&SANITISER.clean(untrusted).to_string());
     let text = text_of(&html);
     let images = html.matches("<img ").count() as u32;
     Rendered { html, text, images }
@@ -142,6 +145,124 @@ fn tag_end(tag: &str) -> usize {
     tag.len()
 }
 
+/// Gives every `<img>` whose `src` is one of the media library's originals a `srcset`
+/// of its variants, `sizes` for the article column, and `loading="lazy"` unless the
+/// writer chose otherwise.
+///
+/// Runs after the sanitiser, whose allow-list has no `srcset` or `sizes`: nobody can
+/// smuggle those in, and only our own `/media/` URLs get them. The body is rendered at
+/// save, without knowing which variants an image has, so every width of
+/// [`media::VARIANT_WIDTHS`] is listed and the server answers a missing one with the
+/// next larger size. When the writer gave the image's `width` (the picker's HTML
+/// snippet does), only narrower variants are listed, plus the original at that width,
+/// so a browser never takes an image for wider than it is.
+pub fn responsive_images(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start + 1..];
+        let end = tag_end(tag);
+        let inner = &tag[..end];
+        let closed = end < tag.len();
+        let added = match img_attributes(inner) {
+            Some(attributes) if closed => responsive_attributes(&attributes),
+            _ => String::new(),
+        };
+        out.push('<');
+        if added.is_empty() {
+            out.push_str(inner);
+        } else {
+            out.push_str(inner.trim_end_matches(|c: char| c == '/' || c.is_whitespace()));
+            out.push_str(&added);
+        }
+        if closed {
+            out.push('>');
+        }
+        rest = tag.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The attributes of an `img` tag's inside (`img src="..." alt="..."`), names
+/// lowercased and values decoded; `None` when the tag is not an `img`.
+fn img_attributes(inner: &str) -> Option<Vec<(String, String)>> {
+    let after_name = inner
+        .strip_prefix("img")
+        .or_else(|| inner.strip_prefix("IMG"))?;
+    if !after_name.is_empty() && !after_name.starts_with(|c: char| c.is_whitespace() || c == '/') {
+        return None;
+    }
+    let mut attributes = Vec::new();
+    let mut rest = after_name;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        if rest.is_empty() {
+            return Some(attributes);
+        }
+        let name_end = rest
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
+            .unwrap_or(rest.len());
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = rest[name_end..].trim_start();
+        let value = if let Some(after_eq) = rest.strip_prefix('=') {
+            let after_eq = after_eq.trim_start();
+            let (raw, remaining) = match after_eq.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    let body = &after_eq[1..];
+                    let close = body.find(q).unwrap_or(body.len());
+                    (&body[..close], body.get(close + 1..).unwrap_or(""))
+                }
+                _ => {
+                    let stop = after_eq.find(char::is_whitespace).unwrap_or(after_eq.len());
+                    (&after_eq[..stop], &after_eq[stop..])
+                }
+            };
+            rest = remaining;
+            html_escape::decode_html_entities(raw).into_owned()
+        } else {
+            String::new()
+        };
+        attributes.push((name, value));
+    }
+}
+
+/// What [`responsive_images`] appends to one `img`, or nothing when its `src` is not
+/// a media original or it already has a `srcset`.
+fn responsive_attributes(attributes: &[(String, String)]) -> String {
+    let get = |name: &str| {
+        attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(path) = get("src").and_then(media::MediaPath::parse) else {
+        return String::new();
+    };
+    if path.width.is_some() || get("srcset").is_some() {
+        return String::new();
+    }
+    let known_width = get("width").and_then(|w| w.trim().parse::<u32>().ok());
+    let widths: Vec<u32> = match known_width {
+        Some(width) => media::variant_widths(width),
+        None => media::VARIANT_WIDTHS.to_vec(),
+    };
+    let mut added = String::new();
+    if !widths.is_empty() {
+        let srcset = media::srcset(path.id, path.filename, &widths, known_width);
+        // Media paths are digits, slug characters and slashes: nothing to escape.
+        added.push_str(&format!(
+            " srcset=\"{srcset}\" sizes=\"{}\"",
+            media::BODY_IMAGE_SIZES
+        ));
+    }
+    if get("loading").is_none() {
+        added.push_str(" loading=\"lazy\"");
+    }
+    added
+}
+
 /// The text of the body's opening paragraphs: the `<p>` elements before the first
 /// heading (or all of them when there is none). An excerpt made from this reads like
 /// the article's lead, instead of running a section heading into the sentence after it.
@@ -245,5 +366,101 @@ mod tests {
         let r = from_html("<p>a<img src=\"/a.png\" alt=\"\"> b <img src=\"/b.png\"></p>");
         assert_eq!(r.images, 2);
         assert_eq!(r.text, "a b");
+    }
+
+    const FULL_SRCSET: &str = "/media/7/w480/cat.jpg 480w, /media/7/w960/cat.jpg 960w, \
+                               /media/7/w1600/cat.jpg 1600w";
+
+    #[test]
+    fn media_images_get_a_srcset_sizes_and_lazy_loading() {
+        let r = markdown("![A cat](/media/7/cat.jpg)");
+        assert_eq!(
+            r.html,
+            format!(
+                "<p><img src=\"/media/7/cat.jpg\" alt=\"A cat\" srcset=\"{FULL_SRCSET}\" \
+                 sizes=\"{}\" loading=\"lazy\"></p>\n",
+                media::BODY_IMAGE_SIZES
+            )
+        );
+        assert_eq!(r.images, 1);
+        assert_eq!(r.text, "");
+    }
+
+    #[test]
+    fn a_known_width_limits_the_srcset_to_what_exists() {
+        let r = from_html(r#"<img src="/media/7/cat.jpg" width="1000" height="500" alt="">"#);
+        assert!(
+            r.html.contains(
+                "srcset=\"/media/7/w480/cat.jpg 480w, /media/7/w960/cat.jpg 960w, \
+                 /media/7/cat.jpg 1000w\""
+            ),
+            "{}",
+            r.html
+        );
+        // Too small for any variant: lazy loading only.
+        let r = from_html(r#"<img src="/media/7/cat.jpg" width="300">"#);
+        assert_eq!(
+            r.html,
+            "<img src=\"/media/7/cat.jpg\" width=\"300\" loading=\"lazy\">"
+        );
+    }
+
+    #[test]
+    fn readers_cannot_inject_srcset_and_other_images_are_left_alone() {
+        let r = from_html(
+            r#"<img src="/media/7/cat.jpg" srcset="https://evil.example/x.jpg 1w" sizes="1px" loading="eager">"#,
+        );
+        assert!(!r.html.contains("evil"), "{}", r.html);
+        assert!(r.html.contains(FULL_SRCSET), "{}", r.html);
+        assert!(
+            r.html.contains("loading=\"eager\""),
+            "the writer's choice stays"
+        );
+        assert!(!r.html.contains("lazy"), "{}", r.html);
+        for other in [
+            "<img src=\"https://elsewhere.example/media/7/cat.jpg\">",
+            "<img src=\"/media/7/w960/cat.jpg\">",
+            "<img src=\"/media/7/cat.gif\">",
+            "<img src=\"/media/7/../../admin.jpg\">",
+            "<img src=\"/mediax/7/cat.jpg\">",
+            "<img alt=\"no source\">",
+        ] {
+            let r = from_html(other);
+            assert!(!r.html.contains("srcset"), "{other} became {}", r.html);
+        }
+    }
+
+    #[test]
+    fn odd_markup_around_media_images_is_handled() {
+        let r = from_html(
+            r#"<a title="<img src=/media/1/a.jpg>" href="/x">x</a><IMG SRC='/media/2/b.png' ALT='a > b'/>"#,
+        );
+        assert_eq!(r.html.matches("srcset").count(), 1, "{}", r.html);
+        assert!(r.html.contains("/media/2/w480/b.png 480w"), "{}", r.html);
+        assert!(
+            r.html.contains(r#"title="&lt;img src=/media/1/a.jpg&gt;""#),
+            "{}",
+            r.html
+        );
+        // The sanitiser escapes `<` in attribute values; the scanner must not rely on it.
+        let quoted = r#"<a title="x><img src=/media/1/a.jpg>">x</a>"#;
+        assert_eq!(responsive_images(quoted), quoted);
+        assert!(r.html.contains("alt=\"a &gt; b\""), "{}", r.html);
+        // Entities in the source are decoded before matching.
+        let r = from_html("<img src=\"/media/3/c&#46;jpg\">");
+        assert!(r.html.contains("/media/3/w480/c.jpg"), "{}", r.html);
+        // Straight calls with malformed input neither panic nor invent a tag end.
+        assert_eq!(
+            responsive_images("<img src=\"/media/1/a.jpg\""),
+            "<img src=\"/media/1/a.jpg\""
+        );
+        assert_eq!(responsive_images("a < b"), "a < b");
+        assert_eq!(
+            responsive_images("<imgx src=\"/media/1/a.jpg\">"),
+            "<imgx src=\"/media/1/a.jpg\">"
+        );
+        assert!(responsive_images("<img src=/media/1/a.jpg />").contains("srcset"));
+        // As in a browser, an unquoted value runs up to the space: this src ends in `/`.
+        assert!(!responsive_images("<img src=/media/1/a.jpg/>").contains("srcset"));
     }
 }

@@ -18,6 +18,7 @@ use crate::change::ChangeStream;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
 use crate::job::JobStore;
+use crate::media::MediaStore;
 use crate::revision::RevisionStore;
 use crate::settings::SiteSettings;
 use crate::tag::Tag;
@@ -26,7 +27,9 @@ use crate::user::{NewUser, User, UserId};
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: JobStore + RevisionStore + AccountStore + Send + Sync + 'static {
+pub trait Store:
+    JobStore + RevisionStore + AccountStore + MediaStore + Send + Sync + 'static
+{
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
 

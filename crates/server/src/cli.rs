@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 
 use broadsheet_domain::{NewUser, Role};
 
-use crate::config::{self, Config, Database, RawConfig, RawEmail, RawEngagement, RawJobs};
+use crate::config::{
+    self, Config, Database, RawConfig, RawEmail, RawEngagement, RawJobs, RawMedia,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -145,6 +147,9 @@ pub struct ServeArgs {
     /// How often the job worker looks for due jobs, in milliseconds [default: 1000].
     #[arg(long, env = "BROADSHEET_JOBS_POLL_INTERVAL_MS", value_name = "MS")]
     pub jobs_poll_interval_ms: Option<u64>,
+    /// Largest image upload accepted, in bytes [default: 10485760, 10 MiB].
+    #[arg(long, env = "BROADSHEET_MAX_UPLOAD_BYTES", value_name = "BYTES")]
+    pub max_upload_bytes: Option<u64>,
 }
 
 impl ServeArgs {
@@ -222,6 +227,9 @@ impl Cli {
             engagement: serve.map(ServeArgs::engagement),
             email: serve.map(ServeArgs::email),
             jobs: serve.map(ServeArgs::jobs),
+            media: serve.map(|s| RawMedia {
+                max_upload_bytes: s.max_upload_bytes,
+            }),
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

@@ -85,6 +85,8 @@ pub struct RawConfig {
     pub email: Option<RawEmail>,
     /// The `[jobs]` table: the background job worker.
     pub jobs: Option<RawJobs>,
+    /// The `[media]` table: the media library's limits.
+    pub media: Option<RawMedia>,
 }
 
 /// The `[email]` table as written. Every key is optional.
@@ -152,6 +154,22 @@ fn merge_table<T>(high: Option<T>, low: Option<T>, or: fn(T, T) -> T) -> Option<
     }
 }
 
+/// The `[media]` table as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMedia {
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: Option<u64>,
+}
+
+impl RawMedia {
+    fn or(self, lower: RawMedia) -> RawMedia {
+        RawMedia {
+            max_upload_bytes: self.max_upload_bytes.or(lower.max_upload_bytes),
+        }
+    }
+}
+
 /// The `[engagement]` table as written. Every key is optional.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -198,6 +216,7 @@ impl RawConfig {
             engagement: merge_table(self.engagement, lower.engagement, RawEngagement::or),
             email: merge_table(self.email, lower.email, RawEmail::or),
             jobs: merge_table(self.jobs, lower.jobs, RawJobs::or),
+            media: merge_table(self.media, lower.media, RawMedia::or),
         }
     }
 }
@@ -216,6 +235,7 @@ pub struct Config {
     pub engagement: EngagementConfig,
     pub email: EmailConfig,
     pub jobs: JobsConfig,
+    pub media: MediaConfig,
 }
 
 /// Where email goes: an SMTP server, or without one the outbox folder.
@@ -322,6 +342,31 @@ impl JobsConfig {
     }
 }
 
+/// The media library's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// Largest upload accepted, in bytes; counted while the upload streams in.
+    pub max_upload_bytes: u64,
+}
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+/// The highest `max_upload_bytes` allowed: every image is held in memory while it is
+/// processed and kept in one database value.
+pub const MAX_UPLOAD_BYTES_CEILING: u64 = 256 * 1024 * 1024;
+
+impl MediaConfig {
+    fn from_raw(raw: RawMedia) -> anyhow::Result<MediaConfig> {
+        let max_upload_bytes = raw.max_upload_bytes.unwrap_or(DEFAULT_MAX_UPLOAD_BYTES);
+        if !(1024..=MAX_UPLOAD_BYTES_CEILING).contains(&max_upload_bytes) {
+            bail!(
+                "media.max_upload_bytes: must be between 1024 and {MAX_UPLOAD_BYTES_CEILING} \
+                 (256 MiB)"
+            );
+        }
+        Ok(MediaConfig { max_upload_bytes })
+    }
+}
+
 /// Reader identity and abuse limits for likes, reactions and ratings (SPEC.md 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngagementConfig {
@@ -423,6 +468,7 @@ impl Config {
         let engagement = EngagementConfig::from_raw(raw.engagement.unwrap_or_default())?;
         let email = EmailConfig::from_raw(raw.email.unwrap_or_default())?;
         let jobs = JobsConfig::from_raw(raw.jobs.unwrap_or_default())?;
+        let media = MediaConfig::from_raw(raw.media.unwrap_or_default())?;
         Ok(Config {
             listen,
             data_dir,
@@ -432,6 +478,7 @@ impl Config {
             engagement,
             email,
             jobs,
+            media,
         })
     }
 
@@ -509,6 +556,12 @@ from = "Broadsheet <broadsheet@localhost>"
 # How often it looks for due jobs, in milliseconds (BROADSHEET_JOBS_POLL_INTERVAL_MS).
 # Jobs this node enqueues start at once; this bounds the wait for the others'.
 poll_interval_ms = 1000
+
+# The media library: images uploaded in the admin. They are stored in the database
+# (the re-encoded original and its resized variants), so every node serves them.
+[media]
+# Largest upload accepted, in bytes (10 MiB; at most 256 MiB).
+max_upload_bytes = 10485760
 "#;
 
 #[cfg(test)]
@@ -535,6 +588,8 @@ mod tests {
         assert_eq!(config.email.smtp, None);
         assert_eq!(config.jobs, none.jobs);
         assert_eq!(config.jobs.poll_interval, Duration::from_secs(1));
+        assert_eq!(config.media, none.media);
+        assert_eq!(config.media.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
     }
 
     #[test]
@@ -591,6 +646,42 @@ mod tests {
         }
         let err = toml::from_str::<RawConfig>("[email]\nsmtp_pasword = \"x\"").unwrap_err();
         assert!(err.to_string().contains("smtp_pasword"), "{err}");
+    }
+
+    #[test]
+    fn media_limit_parses_merges_and_is_bounded() {
+        let file: RawConfig = toml::from_str("[media]\nmax_upload_bytes = 2048").unwrap();
+        let config = Config::from_raw(RawConfig::default().or(file)).unwrap();
+        assert_eq!(config.media.max_upload_bytes, 2048);
+        let flags = RawConfig {
+            media: Some(RawMedia {
+                max_upload_bytes: Some(4096),
+            }),
+            ..RawConfig::default()
+        };
+        let file: RawConfig = toml::from_str("[media]\nmax_upload_bytes = 2048").unwrap();
+        assert_eq!(
+            Config::from_raw(flags.or(file))
+                .unwrap()
+                .media
+                .max_upload_bytes,
+            4096
+        );
+        for bad in [0, 1023, MAX_UPLOAD_BYTES_CEILING + 1] {
+            let err = Config::from_raw(RawConfig {
+                media: Some(RawMedia {
+                    max_upload_bytes: Some(bad),
+                }),
+                ..RawConfig::default()
+            })
+            .unwrap_err();
+            assert!(
+                format!("{err:#}").contains("media.max_upload_bytes"),
+                "{err:#}"
+            );
+        }
+        let err = toml::from_str::<RawConfig>("[media]\nmax_upload = 1").unwrap_err();
+        assert!(err.to_string().contains("max_upload"), "{err}");
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub enum AppError {
     /// The request is understood and refused (a cross-site form post).
     #[error("{0}")]
     Forbidden(String),
+    /// An upload over the configured size (or an image over the pixel limits); the
+    /// message names the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// An upload of a type we do not take; the message names the accepted types.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Too many requests from this reader or network: answered with `Retry-After`.
     /// `code` says which limit (`rate_limited`, `network_cap_reached`).
     #[error("{message}")]
@@ -72,6 +79,8 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,6 +116,12 @@ impl AppError {
                 Vec::new(),
             ),
             AppError::Forbidden(message) => ("forbidden", message.clone(), None, Vec::new()),
+            AppError::PayloadTooLarge(message) => {
+                ("payload_too_large", message.clone(), None, Vec::new())
+            }
+            AppError::UnsupportedMediaType(message) => {
+                ("unsupported_media_type", message.clone(), None, Vec::new())
+            }
             AppError::TooManyRequests { code, message, .. } => {
                 (*code, message.clone(), None, Vec::new())
             }
@@ -134,7 +149,8 @@ pub struct ErrorReport {
     #[serde(skip)]
     pub status: u16,
     /// Machine-readable: `not_found`, `bad_request`, `conflict`, `validation_failed`,
-    /// `unauthorized`, `forbidden`, `rate_limited`, `network_cap_reached`, `internal`.
+    /// `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
+    /// `rate_limited`, `network_cap_reached`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The (first) input field at fault, for conflicts and validation errors.
@@ -155,6 +171,9 @@ impl ErrorReport {
                 "method_not_allowed",
                 "This address does not accept that kind of request.",
             ),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload_too_large", "The request is larger than allowed.")
+            }
             s if s.is_server_error() => (
                 "internal",
                 "Something went wrong on our side. Please try again in a moment.",
@@ -284,6 +303,21 @@ mod tests {
         let forbidden = AppError::Forbidden("no".into()).into_response();
         assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
         assert_eq!(body_json(forbidden).await["error"]["code"], "forbidden");
+    }
+
+    #[tokio::test]
+    async fn refused_uploads_are_413_and_415_with_their_message() {
+        let response = AppError::PayloadTooLarge("At most 10 MiB.".into()).into_response();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let json = body_json(response).await;
+        assert_eq!(json["error"]["code"], "payload_too_large");
+        assert_eq!(json["error"]["message"], "At most 10 MiB.");
+        let response = AppError::UnsupportedMediaType("JPEG only.".into()).into_response();
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(
+            body_json(response).await["error"]["code"],
+            "unsupported_media_type"
+        );
     }
 
     #[tokio::test]

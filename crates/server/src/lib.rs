@@ -17,6 +17,7 @@ pub mod error;
 pub mod frontmatter;
 pub mod jobs;
 pub mod mail;
+pub mod media;
 pub mod password;
 pub mod publish;
 pub mod serve;

@@ -108,6 +108,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/settings.html"),
     ),
     (
+        "admin/media.html",
+        include_str!("../templates/admin/media.html"),
+    ),
+    (
         "admin/error.html",
         include_str!("../templates/admin/error.html"),
     ),

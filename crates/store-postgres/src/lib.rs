@@ -23,12 +23,15 @@
 //!   on one article never lose an update or pass the per-network cap together (see
 //!   `engagement.rs`).
 //! - Every article write keeps a revision in its own transaction (see `revisions.rs`).
+//! - The media library keeps images as `bytea` (`media.rs`), so every node serves
+//!   them without a shared disk; listings never read the image columns.
 
 mod accounts;
 mod articles;
 mod changes;
 mod engagement;
 mod jobs;
+mod media;
 mod revisions;
 mod rows;
 

@@ -23,12 +23,15 @@
 //!   articles' counters in one `BEGIN IMMEDIATE` transaction per call, so a batch of
 //!   casts from the server's vote writer costs one commit (see `engagement.rs`).
 //! - Every article write keeps a revision in its own transaction (see `revisions.rs`).
+//! - The media library keeps images as BLOBs (`media.rs`), so a site's images travel
+//!   with its one file; listings never read the image columns.
 
 mod accounts;
 mod articles;
 mod changes;
 mod engagement;
 mod jobs;
+mod media;
 mod revisions;
 mod rows;
 

@@ -16,6 +16,7 @@
 pub mod articles;
 pub mod audit;
 pub mod jobs;
+pub mod media;
 pub mod settings;
 pub mod users;
 
@@ -75,6 +76,7 @@ pub fn route_table() -> Vec<AdminRoute> {
     [
         routes(),
         articles::routes(),
+        media::routes(),
         users::routes(),
         settings::routes(),
         audit::routes(),
@@ -204,6 +206,12 @@ const NAV: &[NavItem] = &[
         key: "articles",
         label: "Articles",
         path: "/admin/articles",
+        action: Action::CreateArticle,
+    },
+    NavItem {
+        key: "media",
+        label: "Media",
+        path: "/admin/media",
         action: Action::CreateArticle,
     },
     NavItem {
@@ -355,14 +363,11 @@ async fn same_site_posts(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Error responses on admin routes become pages in the admin's look. Pages that are
-/// already HTML (a form shown again with its problems) are left as they are, and so
-/// are errors for scripts that asked for JSON (admin.js's autosave and pickers).
+/// already HTML (a form shown again with its problems), and errors for a client that
+/// asked for JSON, are left as they are.
 async fn admin_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let wants_json = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
+    // A script that asked for JSON (admin.js's upload) reads the JSON error itself.
+    let wants_json = wants_json(request.headers());
     let response = next.run(request).await;
     if wants_json {
         return response;
@@ -410,6 +415,14 @@ async fn admin_errors(State(state): State<AppState>, request: Request, next: Nex
     }
     page.extensions_mut().insert(report);
     page
+}
+
+/// Whether the client asked for JSON (a script), rather than a page.
+pub(crate) fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
 }
 
 fn error_title(status: StatusCode) -> &'static str {

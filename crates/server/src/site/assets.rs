@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::theme::Asset;
 
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
 const FAVICON: &str = "public, max-age=86400";
 
@@ -60,11 +60,7 @@ fn serve(asset: &Asset, cache_control: &'static str, headers: &HeaderMap) -> Res
         ),
         (header::ETAG, etag_value),
     ];
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if fresh {
+    if matches_etag(headers, &etag) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (
@@ -82,4 +78,12 @@ fn serve(asset: &Asset, cache_control: &'static str, headers: &HeaderMap) -> Res
         asset.bytes.clone(),
     )
         .into_response()
+}
+
+/// Whether the request's `If-None-Match` names `etag` (quoted), so a 304 will do.
+pub(crate) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }

@@ -11,7 +11,7 @@
 //! [`error_page::themed_errors`] turns them into the theme's error page.
 
 pub(crate) mod article;
-mod assets;
+pub(crate) mod assets;
 pub mod error_page;
 mod listing;
 mod preview;

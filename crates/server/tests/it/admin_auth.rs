@@ -48,7 +48,15 @@ async fn signing_in_sets_a_strict_cookie_and_opens_the_admin() {
     // The nav shows an admin everything this branch offers.
     assert_eq!(
         home.texts(".admin-nav a"),
-        ["Home", "Articles", "Users", "Settings", "Audit log", "Jobs"]
+        [
+            "Home",
+            "Articles",
+            "Media",
+            "Users",
+            "Settings",
+            "Audit log",
+            "Jobs"
+        ]
     );
 }
 

@@ -423,11 +423,19 @@ async fn the_nav_shows_each_role_only_what_it_may_open() {
     let app = TestApp::new().await;
     app.user(Role::Admin).await;
     for (role, expected) in [
-        (Role::Contributor, vec!["Home", "Articles"]),
-        (Role::Editor, vec!["Home", "Articles"]),
+        (Role::Contributor, vec!["Home", "Articles", "Media"]),
+        (Role::Editor, vec!["Home", "Articles", "Media"]),
         (
             Role::Admin,
-            vec!["Home", "Articles", "Users", "Settings", "Audit log", "Jobs"],
+            vec![
+                "Home",
+                "Articles",
+                "Media",
+                "Users",
+                "Settings",
+                "Audit log",
+                "Jobs",
+            ],
         ),
     ] {
         let user = app.user(role).await;

@@ -288,6 +288,42 @@ impl broadsheet_domain::RevisionStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::MediaStore for BrokenStore {
+    async fn insert_media(
+        &self,
+        _: &broadsheet_domain::NewMedia,
+    ) -> StoreResult<broadsheet_domain::Media> {
+        broken()
+    }
+    async fn media_by_id(
+        &self,
+        _: broadsheet_domain::MediaId,
+    ) -> StoreResult<broadsheet_domain::Media> {
+        broken()
+    }
+    async fn list_media(&self, _: u32, _: u64) -> StoreResult<Paged<broadsheet_domain::Media>> {
+        broken()
+    }
+    async fn media_bytes(
+        &self,
+        _: broadsheet_domain::MediaId,
+        _: Option<u32>,
+    ) -> StoreResult<broadsheet_domain::MediaBytes> {
+        broken()
+    }
+    async fn update_media_alt(
+        &self,
+        _: broadsheet_domain::MediaId,
+        _: &str,
+    ) -> StoreResult<broadsheet_domain::Media> {
+        broken()
+    }
+    async fn delete_media(&self, _: broadsheet_domain::MediaId) -> StoreResult<()> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl AccountStore for BrokenStore {
     async fn create_session(&self, _: &Session) -> StoreResult<()> {
         broken()

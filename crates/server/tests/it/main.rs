@@ -10,6 +10,8 @@ mod cli;
 mod engagement;
 mod errors;
 mod jobs;
+mod media;
+mod media_admin;
 mod multinode;
 mod pages;
 mod process;

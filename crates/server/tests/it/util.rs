@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::AppState;
-use broadsheet::config::{Config, RawConfig, RawEngagement};
+use broadsheet::config::{Config, RawConfig, RawEngagement, RawMedia};
 use broadsheet_domain::{
     Article, ArticleId, ArticleInput, ContentKind, NewUser, Role, SiteSettings, SourceFormat,
     Status, Store, User,
@@ -43,6 +43,7 @@ pub struct TestAppBuilder {
     settings: Option<SiteSettings>,
     theme_dir: Option<PathBuf>,
     engagement: Option<RawEngagement>,
+    media: Option<RawMedia>,
 }
 
 impl TestAppBuilder {
@@ -62,6 +63,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// The `[media]` config (the upload limit).
+    pub fn media(mut self, media: RawMedia) -> Self {
+        self.media = Some(media);
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("site.sqlite3"))
@@ -77,6 +84,7 @@ impl TestAppBuilder {
             base_url: Some(BASE_URL.into()),
             theme_dir: self.theme_dir,
             engagement: self.engagement,
+            media: self.media,
             ..RawConfig::default()
         })
         .expect("valid test config");
@@ -363,6 +371,17 @@ impl Session {
     /// Posts a multipart form, with the CSRF token in the query as multipart forms
     /// send it.
     pub async fn post_multipart(&self, path: &str, parts: &[Part]) -> TestResponse {
+        self.post_multipart_accepting(path, "text/html", parts)
+            .await
+    }
+
+    /// [`Session::post_multipart`] with an `Accept` header, as a script sends it.
+    pub async fn post_multipart_accepting(
+        &self,
+        path: &str,
+        accept: &str,
+        parts: &[Part],
+    ) -> TestResponse {
         let boundary = "broadsheet-test-boundary-7d1f";
         let mut body = Vec::new();
         for part in parts {
@@ -383,10 +402,12 @@ impl Session {
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let separator = if path.contains('?') { '&' } else { '?' };
         let query = serde_urlencoded::to_string([("csrf", &self.csrf)]).expect("query");
-        let request = Request::post(format!("{path}{separator}{query}")).header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        );
+        let request = Request::post(format!("{path}{separator}{query}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::ACCEPT, accept);
         self.send(request, Body::from(body)).await
     }
 

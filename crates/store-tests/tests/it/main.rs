@@ -11,6 +11,7 @@ mod engagement;
 mod fixtures;
 mod jobs;
 mod listing;
+mod media;
 mod revisions;
 mod settings;
 mod slugs;
