@@ -267,6 +267,9 @@ async fn setup_creates_the_first_admin_only_while_there_is_none() {
     let form = app.get("/admin/setup").await;
     form.assert_status(StatusCode::OK);
     assert_eq!(form.texts("h1"), ["Welcome to Broadsheet"]);
+    // The form's extra attributes arrive as attributes, not as escaped text.
+    assert_eq!(form.attrs("#f-email", "autocomplete"), ["email"]);
+    assert_eq!(form.attrs("#f-password", "autocomplete"), ["new-password"]);
 
     let post = |fields: Vec<(&'static str, &'static str)>| {
         let body = serde_urlencoded::to_string(&fields).unwrap();
