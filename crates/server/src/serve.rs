@@ -20,6 +20,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    // Listening for the signals starts before the log says we serve, so a SIGTERM
+    // sent as soon as the server is up stops it gracefully instead of killing it.
+    let shutdown = ShutdownSignal::install().context("cannot listen for shutdown signals")?;
     let base_url = config.base_url.clone();
     let state = AppState::new(store, config).await?;
     let worker = Worker::new(state.store.clone(), &state.config, state.jobs.clone())
@@ -42,7 +45,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.received().await;
             // Live streams never end by themselves; graceful shutdown waits for them.
             closing.begin_shutdown();
         })
@@ -53,21 +56,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     served
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C and (on Unix) SIGTERM, registered when installed rather than when first
+/// awaited.
+struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn install() -> std::io::Result<ShutdownSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down");
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
+    }
+
+    async fn received(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = &mut self;
+        }
+        tracing::info!("shutting down");
+    }
 }
