@@ -619,3 +619,157 @@ async fn without_javascript_the_first_admin_sets_up_signs_out_and_signs_in() {
         })
         .await;
 }
+
+/// A photo to upload: a gradient, so its resized copies differ from it.
+fn photo(path: &Path) {
+    let image = image::RgbImage::from_fn(1200, 800, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    image.save(path).expect("a PNG written");
+}
+
+/// The newsroom from its first minute, as issue 5 asks a browser to prove it: set up
+/// the first admin, upload an image, write an article with a tag and the image, watch
+/// the preview, publish, read it on the site; then a contributor, added from the
+/// admin, finds no way to publish, and a forged publish is refused.
+#[tokio::test]
+async fn a_new_newsroom_publishes_an_illustrated_article_and_a_contributor_cannot() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image_path = dir.path().join("harbour.png");
+    photo(&image_path);
+    let server = Site::sqlite(dir.path()).serve();
+    let start = format!("{}/admin", server.base);
+    let reader = Reader::open(dir, server, start, true).await;
+    reader
+        .run(|browser, admin| async move {
+            let browser = &browser;
+            let base = admin.trim_end_matches("/admin").to_owned();
+
+            // First-run setup.
+            browser.goto(&admin).await.unwrap();
+            assert!(page_url(browser).await.ends_with("/admin/setup"));
+            fill(browser, "#f-name", "Grace Hopper").await;
+            fill(browser, "#f-email", "grace@example.com").await;
+            fill(browser, "#f-password", "a long enough password").await;
+            fill(browser, "#f-password_again", "a long enough password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert!(page_url(browser).await.ends_with("/admin"));
+
+            // An image into the media library; its Markdown comes from the library.
+            browser.goto(&format!("{admin}/media")).await.unwrap();
+            fill(browser, "#f-alt", "The harbour at dawn").await;
+            find(browser, "#f-file")
+                .await
+                .send_keys(image_path.to_str().unwrap())
+                .await
+                .unwrap();
+            submit(browser, "form.media-upload button[type=submit]").await;
+            let markdown = attr(browser, "input[readonly][value^='![']", "value")
+                .await
+                .expect("the image's Markdown");
+            assert!(markdown.starts_with("![The harbour at dawn](/media/"), "{markdown}");
+
+            // The article, with a tag and the image, previewed as it is typed.
+            browser.goto(&format!("{admin}/articles/new")).await.unwrap();
+            fill(browser, "#f-title", "Ships return to the harbour").await;
+            fill(browser, "#f-tags", "Harbour").await;
+            fill(
+                browser,
+                "#f-source",
+                &format!("The first ferries came in at six.\n\n{markdown}\n"),
+            )
+            .await;
+            wait_until(
+                browser,
+                r#"!!document.querySelector("[data-preview] img[srcset]")"#,
+                "the preview showing the image with its resized copies",
+            )
+            .await;
+            wait_until(
+                browser,
+                r#"/^\/admin\/articles\/\d+$/.test(location.pathname)
+                   && document.querySelector("[data-autosave-status]").textContent.startsWith("Saved ")"#,
+                "the first autosave creating the draft",
+            )
+            .await;
+            click(browser, "#f-status option[value=published]").await;
+            submit(browser, "button[value=save]").await;
+            assert_eq!(text(browser, ".notice-ok").await, "Saved.");
+            let path = attr(browser, ".lede a", "href")
+                .await
+                .expect("a link to the article");
+
+            // On the site, as a reader sees it.
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            assert_eq!(
+                text(browser, "h1.article-title").await,
+                "Ships return to the harbour"
+            );
+            assert_eq!(text(browser, ".hashtags a").await, "#Harbour");
+            let srcset = attr(browser, ".article-body img", "srcset")
+                .await
+                .expect("a srcset on the article's image");
+            assert!(srcset.contains("/w480/"), "{srcset}");
+            wait_until(
+                browser,
+                r#"document.querySelector(".article-body img").naturalWidth > 0"#,
+                "the image loaded",
+            )
+            .await;
+
+            // A contributor, added by the admin with a temporary password.
+            browser.goto(&format!("{admin}/users")).await.unwrap();
+            fill(browser, "#f-name", "Cal Contributor").await;
+            fill(browser, "#f-email", "cal@example.com").await;
+            click(browser, "input[name=access][value=password]").await;
+            fill(browser, "#f-password", "temporary password 1").await;
+            submit(browser, ".add-user button[type=submit]").await;
+            assert!(text(browser, ".users").await.contains("cal@example.com"));
+            submit(browser, ".admin-user button").await;
+            fill(browser, "#f-email", "cal@example.com").await;
+            fill(browser, "#f-password", "temporary password 1").await;
+            submit(browser, "main button[type=submit]").await;
+
+            // The contributor's editor offers no way to publish...
+            browser.goto(&format!("{admin}/articles/new")).await.unwrap();
+            assert!(
+                browser.find_all(By::Css("#f-status")).await.unwrap().is_empty(),
+                "a contributor gets no status choice"
+            );
+            assert_eq!(text(browser, "button[value=save]").await, "Submit for review");
+            fill(browser, "#f-title", "My first scoop").await;
+            fill(browser, "#f-source", "Something happened.").await;
+            wait_until(
+                browser,
+                r#"/^\/admin\/articles\/\d+$/.test(location.pathname)
+                   && document.querySelector("[data-autosave-status]").textContent.startsWith("Saved ")"#,
+                "the first autosave creating the draft",
+            )
+            .await;
+            // ...and a forged publish is refused.
+            browser
+                .execute(
+                    r#"document.querySelector("input[name=status]").value = "published";"#,
+                    Vec::new(),
+                )
+                .await
+                .unwrap();
+            submit(browser, "button[value=save]").await;
+            assert!(
+                browser
+                    .source()
+                    .await
+                    .unwrap()
+                    .contains("Contributors cannot publish"),
+                "the refusal says why"
+            );
+            browser.goto(&format!("{base}/")).await.unwrap();
+            let home = browser.source().await.unwrap();
+            assert!(home.contains("Ships return to the harbour"));
+            assert!(!home.contains("My first scoop"));
+        })
+        .await;
+}
