@@ -316,19 +316,7 @@ impl Article {
     /// The public path: `/YYYY/MM/DD/slug/` for articles (the date in the site's time
     /// zone, as WordPress does, so imported sites keep their URLs), `/slug/` for pages.
     pub fn permalink(&self, tz: chrono_tz::Tz) -> String {
-        match (self.kind, self.published_at) {
-            (ContentKind::Article, Some(at)) => {
-                let local = at.with_timezone(&tz);
-                format!(
-                    "/{:04}/{:02}/{:02}/{}/",
-                    local.year(),
-                    local.month(),
-                    local.day(),
-                    self.slug
-                )
-            }
-            _ => format!("/{}/", self.slug),
-        }
+        permalink(self.kind, &self.slug, self.published_at, tz)
     }
 
     /// Whether the article was edited after it was published (worth showing "Updated").
@@ -361,6 +349,28 @@ impl Article {
             cover_image: self.cover_image.clone(),
             featured: self.featured,
         }
+    }
+}
+
+/// The public path of an article or page (see [`Article::permalink`]), for callers
+/// that hold only these fields.
+pub fn permalink(
+    kind: ContentKind,
+    slug: &str,
+    published_at: Option<DateTime<Utc>>,
+    tz: chrono_tz::Tz,
+) -> String {
+    match (kind, published_at) {
+        (ContentKind::Article, Some(at)) => {
+            let local = at.with_timezone(&tz);
+            format!(
+                "/{:04}/{:02}/{:02}/{slug}/",
+                local.year(),
+                local.month(),
+                local.day(),
+            )
+        }
+        _ => format!("/{slug}/"),
     }
 }
 

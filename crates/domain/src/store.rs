@@ -17,13 +17,14 @@ use crate::change::ChangeStream;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
 use crate::settings::SiteSettings;
+use crate::stats::StatsStore;
 use crate::tag::Tag;
 use crate::user::{NewUser, User, UserId};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: StatsStore + Send + Sync + 'static {
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
 
@@ -96,8 +97,9 @@ pub trait Store: Send + Sync + 'static {
     /// article's counters together, so counters always equal the rows. Votes and
     /// reactions toggle (see `ReaderAction`). A reader new to an article is refused
     /// (`NetworkCapReached`) when their network hash already added `network_cap`
-    /// readers to it on the cast's day. Publishes `Engagement(id)` once per article
-    /// whose counters changed.
+    /// readers to it on the cast's day. The article's activity on the cast's day
+    /// ([`crate::stats::Activity`]) moves in the same transaction. Publishes
+    /// `Engagement(id)` once per article whose counters changed.
     async fn cast(&self, casts: &[Cast], network_cap: u32) -> StoreResult<Vec<CastOutcome>>;
 
     /// An article's counters (zeros for an article nobody engaged with yet);
@@ -113,7 +115,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts views: each (article, viewer, day) once, however often it is recorded and
     /// by however many nodes. Returns how many were new. Hits for unknown articles are
-    /// ignored. Publishes `Engagement(id)` for each article whose count grew.
+    /// ignored. New views count in the article's activity on their day too, in the same
+    /// transaction. Publishes `Engagement(id)` for each article whose count grew.
     async fn record_views(&self, hits: &[ViewHit]) -> StoreResult<u64>;
 
     /// The salt for network hashes on `day`, shared by every node: the first caller's

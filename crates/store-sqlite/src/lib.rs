@@ -27,6 +27,7 @@ mod articles;
 mod changes;
 mod engagement;
 mod rows;
+mod stats;
 
 use std::path::Path;
 use std::str::FromStr;

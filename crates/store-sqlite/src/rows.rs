@@ -36,7 +36,7 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
+pub(crate) fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StoreError::Backend(format!("timestamp {ms} ms is out of range")))
 }

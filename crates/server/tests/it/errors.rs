@@ -215,3 +215,26 @@ async fn a_failing_database_is_a_themed_500_that_reveals_nothing() {
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
 }
+
+#[async_trait::async_trait]
+impl broadsheet_domain::StatsStore for BrokenStore {
+    async fn activity_rows(
+        &self,
+        _: NaiveDate,
+        _: NaiveDate,
+    ) -> StoreResult<Vec<broadsheet_domain::DayActivity>> {
+        broken()
+    }
+
+    async fn top_articles(
+        &self,
+        _: NaiveDate,
+        _: u32,
+    ) -> StoreResult<Vec<broadsheet_domain::TopArticle>> {
+        broken()
+    }
+
+    async fn reaction_totals(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        broken()
+    }
+}

@@ -11,4 +11,5 @@ mod fixtures;
 mod listing;
 mod settings;
 mod slugs;
+mod stats;
 mod users;
