@@ -2,6 +2,7 @@
 //! its theme. `main.rs` only parses arguments and calls in here, so integration tests
 //! can build the same router and stores the binary uses.
 
+pub mod admin;
 pub mod app;
 pub mod backend;
 pub mod cache;

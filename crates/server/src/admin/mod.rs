@@ -1,0 +1,3 @@
+//! The newsroom's admin pages.
+
+pub mod charts;
