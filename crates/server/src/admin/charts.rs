@@ -80,7 +80,7 @@ pub fn daily_bars(id: &str, title: &str, unit: Unit, days: &[(NaiveDate, u64)]) 
     let scale = nice_ceiling(peak);
     // Grid lines and their values: zero, half (when it is a whole number) and the top.
     let mut ticks = vec![0, scale];
-    if scale % 2 == 0 {
+    if scale.is_multiple_of(2) {
         ticks.insert(1, scale / 2);
     }
     for tick in ticks {
