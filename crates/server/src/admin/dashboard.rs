@@ -1,0 +1,254 @@
+//! GET /admin: the newsroom's home (and GET /admin/dashboard). Editors and admins (`Action::ViewDashboard`) see
+//! the last 30 days: totals, views, reactions and comments per day as SVG charts
+//! ([`super::charts`]), the most viewed articles, the site-wide reaction mix and, for
+//! those who may read it, the latest lines of the audit log. Everyone else gets the
+//! welcome page with their own drafts.
+//!
+//! The numbers come from the store's per-day counters (see
+//! [`broadsheet_domain::stats`]), a handful of indexed reads per page view: the page
+//! is for the newsroom, not readers, so it is not cached.
+
+use axum::extract::State;
+use axum::response::Response;
+use broadsheet_domain::stats::{DayActivity, total};
+use broadsheet_domain::{
+    Action, Activity, ArticleQuery, ContentKind, SiteSettings, Status, Target, TopArticle,
+    Visibility, clock,
+};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use minijinja::context;
+use serde::Serialize;
+
+use super::charts::{self, Share, Unit};
+use super::{AdminRoute, render};
+use crate::app::AppState;
+use crate::auth::SignedIn;
+use crate::error::AppError;
+
+/// Days the dashboard covers, today included.
+pub const DAYS: i64 = 30;
+/// Rows of the top articles table.
+const TOP_ARTICLES: u32 = 10;
+/// Lines of the audit log shown.
+const AUDIT_LINES: u32 = 8;
+/// Drafts listed on the welcome page.
+const DRAFTS: usize = 10;
+
+pub fn routes() -> Vec<AdminRoute> {
+    vec![
+        AdminRoute::get("/admin", home),
+        AdminRoute::get("/admin/dashboard", dashboard),
+    ]
+}
+
+/// GET /admin: the dashboard for those who may see it, the welcome page with their
+/// own drafts for everyone else.
+async fn home(State(state): State<AppState>, who: SignedIn) -> Result<Response, AppError> {
+    who.require(Action::CreateArticle, Target::Site)?;
+    if who.may(Action::ViewDashboard) {
+        return page(&state, &who).await;
+    }
+    let drafts = own_drafts(&state, &who).await?;
+    super::welcome(&state, &who, context! { drafts => drafts })
+}
+
+/// GET /admin/dashboard: the dashboard at an address of its own, refused (403) to
+/// those who may not see it.
+async fn dashboard(State(state): State<AppState>, who: SignedIn) -> Result<Response, AppError> {
+    who.require(Action::ViewDashboard, Target::Site)?;
+    page(&state, &who).await
+}
+
+/// The dashboard page, for a user already allowed to see it.
+async fn page(state: &AppState, who: &SignedIn) -> Result<Response, AppError> {
+    let settings = &who.site.settings;
+    let now = clock::now();
+    let to = crate::engagement::today(settings, now);
+    let from = to - TimeDelta::days(DAYS - 1);
+    let store = state.store.as_ref();
+    let days = store.daily_activity(from, to).await?;
+    let top = store.top_articles(from, TOP_ARTICLES).await?;
+    let mix = store.reaction_mix(&settings.reactions).await?;
+    let audit = if who.may(Action::Operate) {
+        let log = store.list_audit(1, AUDIT_LINES).await?;
+        Some(audit_lines(&log.items, settings.tz()))
+    } else {
+        None
+    };
+    let shares: Vec<Share> = mix
+        .iter()
+        .map(|r| Share {
+            label: format!("{} {}", r.emoji, r.label),
+            count: r.count,
+            percent: r.percent,
+        })
+        .collect();
+    render(
+        state,
+        who,
+        "admin/dashboard.html",
+        context! {
+            section => "home",
+            from => from.format("%-d %B %Y").to_string(),
+            to => to.format("%-d %B %Y").to_string(),
+            totals => total(&days),
+            charts => daily_charts(&days),
+            mix => charts::share_bars("reaction-mix", "Reaction mix, all time", REACTIONS, &shares),
+            top => top_rows(&top, settings),
+            audit => audit,
+        },
+    )
+}
+
+const VIEWS: Unit = Unit {
+    one: "view",
+    many: "views",
+};
+const REACTIONS: Unit = Unit {
+    one: "reaction",
+    many: "reactions",
+};
+const COMMENTS: Unit = Unit {
+    one: "comment",
+    many: "comments",
+};
+
+#[derive(Serialize)]
+struct ChartView {
+    id: &'static str,
+    heading: &'static str,
+    svg: String,
+}
+
+/// The three daily charts, each from one column of the days.
+fn daily_charts(days: &[DayActivity]) -> Vec<ChartView> {
+    let series: [(&'static str, &'static str, Unit, fn(&Activity) -> u64); 3] = [
+        ("views", "Views per day", VIEWS, |a| a.views),
+        ("reactions", "Reactions per day", REACTIONS, |a| a.reactions),
+        ("comments", "Comments per day", COMMENTS, |a| a.comments),
+    ];
+    series
+        .into_iter()
+        .map(|(id, heading, unit, value)| {
+            let points: Vec<(NaiveDate, u64)> =
+                days.iter().map(|d| (d.day, value(&d.activity))).collect();
+            ChartView {
+                id,
+                heading,
+                svg: charts::daily_bars(&format!("chart-{id}"), heading, unit, &points),
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct TopRow {
+    title: String,
+    /// The public page while the article is live, else its editor.
+    url: String,
+    edit_url: String,
+    live: bool,
+    period_views: u64,
+    views: u64,
+    likes: u64,
+    dislikes: u64,
+    reactions: u64,
+    rating: Option<f64>,
+    ratings: u64,
+}
+
+fn top_rows(top: &[TopArticle], settings: &SiteSettings) -> Vec<TopRow> {
+    let now = clock::now();
+    top.iter()
+        .map(|t| {
+            let live = t.status != Status::Draft && t.published_at.is_some_and(|at| at <= now);
+            let edit_url = format!("/admin/articles/{}", t.id.0);
+            TopRow {
+                title: t.title.clone(),
+                url: if live {
+                    t.permalink(settings.tz())
+                } else {
+                    edit_url.clone()
+                },
+                edit_url,
+                live,
+                period_views: t.period_views,
+                views: t.counts.views,
+                likes: t.counts.likes,
+                dislikes: t.counts.dislikes,
+                reactions: t.counts.reactions.values().sum(),
+                rating: t.counts.rating_average(),
+                ratings: t.counts.rating_count(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct AuditLine {
+    at: String,
+    at_iso: String,
+    actor: String,
+    action: String,
+    target: String,
+}
+
+fn audit_lines(entries: &[broadsheet_domain::AuditEntry], tz: Tz) -> Vec<AuditLine> {
+    let local = |at: DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    entries
+        .iter()
+        .map(|e| AuditLine {
+            at: local(e.at),
+            at_iso: e.at.to_rfc3339(),
+            actor: e.actor_name.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct DraftLine {
+    title: String,
+    url: String,
+    updated: String,
+}
+
+/// The user's own drafts, most recently written first.
+async fn own_drafts(state: &AppState, who: &SignedIn) -> Result<Vec<DraftLine>, AppError> {
+    let tz = who.site.settings.tz();
+    let mut drafts = Vec::new();
+    for kind in [ContentKind::Article, ContentKind::Page] {
+        let mine = state
+            .store
+            .list_articles(&ArticleQuery {
+                kind,
+                visibility: Visibility::Any,
+                tag: None,
+                author: Some(who.user.id),
+                page: 1,
+                per_page: 100,
+            })
+            .await?;
+        drafts.extend(
+            mine.items
+                .into_iter()
+                .filter(|a| a.status == Status::Draft),
+        );
+    }
+    drafts.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    Ok(drafts
+        .into_iter()
+        .take(DRAFTS)
+        .map(|a| DraftLine {
+            url: format!("/admin/articles/{}", a.id.0),
+            updated: a
+                .updated_at
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            title: a.title,
+        })
+        .collect())
+}
