@@ -30,7 +30,7 @@ pub use article::{
     SlugLookup, SourceFormat, Status, Visibility,
 };
 pub use change::{Change, ChangeStream};
-pub use dump::{ArticleCounts, ReaderRow, SiteDump, SlugRedirect};
+pub use dump::{ArticleCounts, DailyRow, ReaderRow, SiteDump, SlugRedirect};
 pub use engagement::{
     Cast, CastOutcome, Counts, EngagementView, NetworkHash, ReactionDef, ReaderAction,
     ReaderChoices, ReaderId, ViewHit, Vote,

@@ -16,14 +16,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::article::{ArticleId, ContentKind, Status};
 use crate::engagement::{Counts, ReactionDef, ReactionShare, ReaderChoices, reaction_shares};
 use crate::store::StoreResult;
 
 /// What readers did on one day (site-wide, or to one article).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     /// New views (each viewer once per article and day).
     pub views: u64,

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use broadsheet_domain::StoreError;
 use broadsheet_domain::stats::{Activity, DailyTally, DayActivity, StatsStore, TopArticle};
 use broadsheet_domain::store::StoreResult;
+use broadsheet_domain::{ArticleId, DailyRow, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
@@ -63,6 +63,36 @@ pub(crate) async fn add_daily(conn: &mut PgConnection, tally: &DailyTally) -> St
     .await
     .map_err(db_error)?;
     Ok(())
+}
+
+/// Every article's activity per day, for a dump.
+pub(crate) async fn export(conn: &mut PgConnection) -> StoreResult<Vec<DailyRow>> {
+    let rows: Vec<DailyExportRow> = sqlx::query_as(
+        "SELECT article_id, day, views, votes, reactions, ratings, comments \
+         FROM daily_counters ORDER BY article_id, day",
+    )
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    rows.into_iter()
+        .map(|row| {
+            let day = row.activity.try_into_day()?;
+            Ok(DailyRow {
+                article_id: ArticleId(row.article_id),
+                day: day.day,
+                activity: day.activity,
+            })
+        })
+        .collect()
+}
+
+/// Restores a dump's activity per day into the (empty) per-day counters.
+pub(crate) async fn import(conn: &mut PgConnection, rows: &[DailyRow]) -> StoreResult<()> {
+    let tally: DailyTally = rows
+        .iter()
+        .map(|row| ((row.article_id, row.day), row.activity))
+        .collect();
+    add_daily(conn, &tally).await
 }
 
 #[async_trait]
@@ -143,6 +173,13 @@ impl ActivityRow {
             },
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct DailyExportRow {
+    article_id: i64,
+    #[sqlx(flatten)]
+    activity: ActivityRow,
 }
 
 #[derive(sqlx::FromRow)]
