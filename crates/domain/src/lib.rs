@@ -8,6 +8,7 @@
 //! slugs are checked before a write ever reaches a backend, so both backends store the
 //! same thing and the site never recomputes on a page view.
 
+pub mod account;
 pub mod article;
 pub mod change;
 pub mod clock;
@@ -25,6 +26,7 @@ pub mod store;
 pub mod tag;
 pub mod user;
 
+pub use account::{AccountStore, AuditEntry, LoginFailures, NewAuditEntry, Session, UserChanges};
 pub use article::{
     Article, ArticleId, ArticleInput, ArticleQuery, ArticleWrite, AuthorRef, ContentKind, Paged,
     SlugLookup, SourceFormat, Status, Visibility,

@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 
 use crate::StoreError;
+use crate::account::AccountStore;
 use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
 use chrono::NaiveDate;
 
@@ -24,7 +25,7 @@ use crate::user::{NewUser, User, UserId};
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: StatsStore + Send + Sync + 'static {
+pub trait Store: AccountStore + StatsStore + Send + Sync + 'static {
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
 

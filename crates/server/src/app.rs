@@ -23,6 +23,8 @@ pub struct AppState {
     pub theme: Arc<Theme>,
     /// Votes, views and live counts (see [`crate::engagement`]).
     pub engagement: Arc<Engagement>,
+    /// Sign-in limits of this node (see [`crate::auth`]).
+    pub auth: Arc<crate::auth::Auth>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -75,11 +77,14 @@ impl AppState {
                 engagement.on_change(&change);
             }
         });
+        let auth: Arc<crate::auth::Auth> = Arc::default();
+        tokio::spawn(crate::auth::login::forget_idle(Arc::downgrade(&auth)));
         Ok(AppState {
             store,
             config: Arc::new(config),
             theme: Arc::new(theme),
             engagement,
+            auth,
             pages: Arc::default(),
             chrome,
         })
@@ -117,6 +122,7 @@ pub fn build_router(state: AppState) -> Router {
     // and JSON (the API) themselves.
     crate::site::routes(state.clone())
         .merge(crate::engagement::routes(state.clone()))
+        .merge(crate::admin::router(state.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -39,6 +39,9 @@ pub enum AppError {
     /// Input failed validation; every problem is named by field.
     #[error("{0}")]
     Validation(ValidationErrors),
+    /// The request needs a signed-in user and has no (live) session.
+    #[error("please sign in")]
+    Unauthorized,
     /// The request is understood and refused (a cross-site form post).
     #[error("{0}")]
     Forbidden(String),
@@ -67,6 +70,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -96,6 +100,12 @@ impl AppError {
                 errors.0.first().map(|e| e.field.clone()),
                 errors.0.clone(),
             ),
+            AppError::Unauthorized => (
+                "unauthorized",
+                "Please sign in first; your session may have ended.".to_owned(),
+                None,
+                Vec::new(),
+            ),
             AppError::Forbidden(message) => ("forbidden", message.clone(), None, Vec::new()),
             AppError::TooManyRequests { code, message, .. } => {
                 (*code, message.clone(), None, Vec::new())
@@ -124,7 +134,7 @@ pub struct ErrorReport {
     #[serde(skip)]
     pub status: u16,
     /// Machine-readable: `not_found`, `bad_request`, `conflict`, `validation_failed`,
-    /// `forbidden`, `rate_limited`, `network_cap_reached`, `internal`.
+    /// `unauthorized`, `forbidden`, `rate_limited`, `network_cap_reached`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The (first) input field at fault, for conflicts and validation errors.

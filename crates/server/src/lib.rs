@@ -1,9 +1,10 @@
-//! The `broadsheet` binary's library: command line, configuration, the HTTP site and
-//! its theme. `main.rs` only parses arguments and calls in here, so integration tests
+//! The `broadsheet` binary's library: command line, configuration, the HTTP site, the
+//! admin and its theme. `main.rs` only parses arguments and calls in here, so integration tests
 //! can build the same router and stores the binary uses.
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod backend;
 pub mod cache;
 pub mod cli;

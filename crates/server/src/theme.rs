@@ -67,6 +67,38 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "partials/rating.html",
         include_str!("../templates/partials/rating.html"),
     ),
+    (
+        "admin/layout.html",
+        include_str!("../templates/admin/layout.html"),
+    ),
+    (
+        "admin/login.html",
+        include_str!("../templates/admin/login.html"),
+    ),
+    (
+        "admin/setup.html",
+        include_str!("../templates/admin/setup.html"),
+    ),
+    (
+        "admin/home.html",
+        include_str!("../templates/admin/home.html"),
+    ),
+    (
+        "admin/dashboard.html",
+        include_str!("../templates/admin/dashboard.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../templates/admin/audit.html"),
+    ),
+    (
+        "admin/error.html",
+        include_str!("../templates/admin/error.html"),
+    ),
+    (
+        "admin/forms.html",
+        include_str!("../templates/admin/forms.html"),
+    ),
 ];
 
 /// The built-in assets, by file name.
@@ -74,6 +106,8 @@ const BUILTIN_ASSETS: &[(&str, &[u8])] = &[
     ("style.css", include_bytes!("../assets/style.css")),
     ("favicon.svg", include_bytes!("../assets/favicon.svg")),
     ("engagement.js", include_bytes!("../assets/engagement.js")),
+    ("admin.css", include_bytes!("../assets/admin.css")),
+    ("admin.js", include_bytes!("../assets/admin.js")),
 ];
 
 /// Longest asset file we read from a theme directory; anything larger belongs in the

@@ -23,6 +23,7 @@
 //!   on one article never lose an update or pass the per-network cap together (see
 //!   `engagement.rs`).
 
+mod accounts;
 mod articles;
 mod changes;
 mod engagement;

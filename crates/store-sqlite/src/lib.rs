@@ -23,6 +23,7 @@
 //!   articles' counters in one `BEGIN IMMEDIATE` transaction per call, so a batch of
 //!   casts from the server's vote writer costs one commit (see `engagement.rs`).
 
+mod accounts;
 mod articles;
 mod changes;
 mod engagement;

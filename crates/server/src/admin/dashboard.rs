@@ -121,22 +121,53 @@ struct ChartView {
     svg: String,
 }
 
-/// The three daily charts, each from one column of the days.
+/// One daily chart: its id, heading, unit and the column of the days it draws.
+struct Series {
+    id: &'static str,
+    heading: &'static str,
+    unit: Unit,
+    value: fn(&Activity) -> u64,
+}
+
+const SERIES: [Series; 3] = [
+    Series {
+        id: "views",
+        heading: "Views per day",
+        unit: VIEWS,
+        value: |a| a.views,
+    },
+    Series {
+        id: "reactions",
+        heading: "Reactions per day",
+        unit: REACTIONS,
+        value: |a| a.reactions,
+    },
+    Series {
+        id: "comments",
+        heading: "Comments per day",
+        unit: COMMENTS,
+        value: |a| a.comments,
+    },
+];
+
+/// The three daily charts.
 fn daily_charts(days: &[DayActivity]) -> Vec<ChartView> {
-    let series: [(&'static str, &'static str, Unit, fn(&Activity) -> u64); 3] = [
-        ("views", "Views per day", VIEWS, |a| a.views),
-        ("reactions", "Reactions per day", REACTIONS, |a| a.reactions),
-        ("comments", "Comments per day", COMMENTS, |a| a.comments),
-    ];
-    series
-        .into_iter()
-        .map(|(id, heading, unit, value)| {
-            let points: Vec<(NaiveDate, u64)> =
-                days.iter().map(|d| (d.day, value(&d.activity))).collect();
+    SERIES
+        .iter()
+        .map(|series| {
+            let points: Vec<(NaiveDate, u64)> = days
+                .iter()
+                .map(|d| (d.day, (series.value)(&d.activity)))
+                .collect();
             ChartView {
-                id,
-                heading,
-                svg: charts::daily_bars(&format!("chart-{id}"), heading, unit, &points),
+                id: series.id,
+                heading: series.heading,
+                svg: charts::daily_bars(
+                    &format!("chart-{}", series.id),
+                    series.heading,
+                    series.unit,
+                    &points,
+                ),
             }
         })
         .collect()
@@ -231,13 +262,9 @@ async fn own_drafts(state: &AppState, who: &SignedIn) -> Result<Vec<DraftLine>, 
                 per_page: 100,
             })
             .await?;
-        drafts.extend(
-            mine.items
-                .into_iter()
-                .filter(|a| a.status == Status::Draft),
-        );
+        drafts.extend(mine.items.into_iter().filter(|a| a.status == Status::Draft));
     }
-    drafts.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    drafts.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
     Ok(drafts
         .into_iter()
         .take(DRAFTS)

@@ -14,10 +14,24 @@ use crate::error::AppError;
 
 /// Checks a POST's `Origin`, else its `Referer`, against the site.
 pub fn check(headers: &HeaderMap, uri: &Uri, base_url: &str) -> Result<(), AppError> {
+    if same_site(headers, uri, base_url) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This form was sent from another site, so it was not accepted. \
+             Please use the buttons on the article itself."
+                .into(),
+        ))
+    }
+}
+
+/// Whether a request's `Origin`, else its `Referer`, is this site (as configured or as
+/// addressed); true when it sends neither. The admin's forms use this too.
+pub fn same_site(headers: &HeaderMap, uri: &Uri, base_url: &str) -> bool {
     let claimed = match (headers.get(header::ORIGIN), headers.get(header::REFERER)) {
         (Some(origin), _) => origin.to_str().ok().and_then(origin_of),
         (None, Some(referer)) => referer.to_str().ok().and_then(origin_of),
-        (None, None) => return Ok(()),
+        (None, None) => return true,
     };
     let host = headers
         .get(header::HOST)
@@ -31,16 +45,9 @@ pub fn check(headers: &HeaderMap, uri: &Uri, base_url: &str) -> Result<(), AppEr
                 })
             })
     };
-    match claimed {
-        Some(origin) if allowed(&origin) => Ok(()),
-        // `Origin: null` (sandboxed frames, some redirects) and anything unreadable
-        // cannot show that the post came from this site.
-        _ => Err(AppError::Forbidden(
-            "This form was sent from another site, so it was not accepted. \
-             Please use the buttons on the article itself."
-                .into(),
-        )),
-    }
+    // `Origin: null` (sandboxed frames, some redirects) and anything unreadable
+    // cannot show that the post came from this site.
+    claimed.is_some_and(|origin| allowed(&origin))
 }
 
 /// The origin of a URL (`scheme://host[:port]`, lowercase, default port dropped), or

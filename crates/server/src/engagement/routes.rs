@@ -94,7 +94,7 @@ pub fn engage_url(id: ArticleId) -> String {
 /// The socket peer's address, from the connection info `serve` adds (or a test's
 /// `MockConnectInfo`); [`identity::UNKNOWN_PEER`] without either, as when the router
 /// is driven in-process.
-struct Peer(IpAddr);
+pub struct Peer(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = Infallible;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use broadsheet_domain::{Role, Status};
+use broadsheet_domain::{Role, Status, Store};
 
 use crate::engagement::{Reader, eventually, generous};
 use crate::util::{TestApp, article};
@@ -33,13 +33,11 @@ fn one(page: &scraper::Html, css: &str) -> String {
 #[tokio::test]
 async fn readers_activity_shows_on_the_dashboard() {
     let app = TestApp::builder().engagement(generous()).build().await;
-    let ada = app.user_named("Ada Lovelace").await;
+    let ada = app.user("Ada Lovelace").await;
     let bridge = app
         .publish(&ada, "Harbour bridge vote", "The council met.", &[])
         .await;
-    let ferry = app
-        .publish(&ada, "Ferry <timetable>", "Boats.", &[])
-        .await;
+    let ferry = app.publish(&ada, "Ferry <timetable>", "Boats.", &[]).await;
 
     // Three readers on the bridge story: views, likes and reactions; one on the ferry.
     for (n, reaction) in ["happy", "happy", "sad"].into_iter().enumerate() {
@@ -77,7 +75,11 @@ async fn readers_activity_shows_on_the_dashboard() {
 
     assert_eq!(one(&page, "[data-total=views]"), "4");
     assert_eq!(one(&page, "[data-total=votes]"), "3");
-    assert_eq!(one(&page, "[data-total=reactions]"), "4", "3 kept and 1 taken back");
+    assert_eq!(
+        one(&page, "[data-total=reactions]"),
+        "4",
+        "3 kept and 1 taken back"
+    );
     assert_eq!(one(&page, "[data-total=comments]"), "0");
 
     let views = bars(&page, "views");

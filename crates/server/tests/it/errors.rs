@@ -8,11 +8,12 @@ use broadsheet::AppState;
 use broadsheet::config::Config;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleQuery, ArticleWrite, Cast, CastOutcome, ChangeStream, Counts,
-    NewUser, Paged, ReaderChoices, ReaderId, SiteDump, SiteSettings, SlugLookup, Store, StoreError,
-    Tag, User, UserId, ViewHit,
+    AccountStore, Article, ArticleId, ArticleQuery, ArticleWrite, AuditEntry, Cast, CastOutcome,
+    ChangeStream, Counts, LoginFailures, NewAuditEntry, NewUser, Paged, ReaderChoices, ReaderId,
+    Session, SiteDump, SiteSettings, SlugLookup, Store, StoreError, Tag, User, UserChanges, UserId,
+    ViewHit,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -235,6 +236,55 @@ impl broadsheet_domain::StatsStore for BrokenStore {
     }
 
     async fn reaction_totals(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
+impl AccountStore for BrokenStore {
+    async fn create_session(&self, _: &Session) -> StoreResult<()> {
+        broken()
+    }
+    async fn session_user(&self, _: &str, _: DateTime<Utc>) -> StoreResult<(Session, User)> {
+        broken()
+    }
+    async fn touch_session(&self, _: &str, _: DateTime<Utc>) -> StoreResult<()> {
+        broken()
+    }
+    async fn delete_session(&self, _: &str) -> StoreResult<()> {
+        broken()
+    }
+    async fn delete_user_sessions(&self, _: UserId) -> StoreResult<()> {
+        broken()
+    }
+    async fn login_failures(&self, _: &str) -> StoreResult<LoginFailures> {
+        broken()
+    }
+    async fn record_login_failure(&self, _: &str, _: DateTime<Utc>) -> StoreResult<LoginFailures> {
+        broken()
+    }
+    async fn clear_login_failures(&self, _: &str) -> StoreResult<()> {
+        broken()
+    }
+    async fn create_first_admin(&self, _: &NewUser) -> StoreResult<User> {
+        broken()
+    }
+    async fn update_user(&self, _: UserId, _: &UserChanges) -> StoreResult<User> {
+        broken()
+    }
+    async fn set_password(&self, _: UserId, _: &str) -> StoreResult<()> {
+        broken()
+    }
+    async fn create_password_reset(&self, _: &str, _: UserId, _: DateTime<Utc>) -> StoreResult<()> {
+        broken()
+    }
+    async fn take_password_reset(&self, _: &str, _: DateTime<Utc>) -> StoreResult<UserId> {
+        broken()
+    }
+    async fn record_audit(&self, _: &NewAuditEntry) -> StoreResult<()> {
+        broken()
+    }
+    async fn list_audit(&self, _: u32, _: u32) -> StoreResult<Paged<AuditEntry>> {
         broken()
     }
 }

@@ -1,6 +1,8 @@
 //! The server's integration tests: one binary, each test with its own site on a fresh
 //! SQLite file (see `util::TestApp`), all driven in-process except `socket`.
 
+mod admin_auth;
+mod admin_dashboard;
 mod assets;
 mod browser;
 mod cli;

@@ -4,7 +4,8 @@
 //! same path the CLI and the admin take, so tests never depend on SQL.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -24,9 +25,15 @@ use tower::ServiceExt;
 /// The public address tests configure, so canonical URLs are predictable.
 pub const BASE_URL: &str = "https://news.example.com";
 
+/// The password of every user `TestApp::user` creates.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
 pub struct TestApp {
     pub store: Arc<SqliteStore>,
     router: Router,
+    config: Config,
+    /// Numbers the users made by role, so their names and emails differ.
+    users_made: AtomicU32,
     // Dropped last: the database file lives here.
     _dir: TempDir,
 }
@@ -73,13 +80,15 @@ impl TestAppBuilder {
             ..RawConfig::default()
         })
         .expect("valid test config");
-        let state = AppState::new(store.clone(), config)
+        let state = AppState::new(store.clone(), config.clone())
             .await
             .expect("the theme loads");
         let router = broadsheet::build_router(state);
         TestApp {
             store,
             router,
+            config,
+            users_made: AtomicU32::new(0),
             _dir: dir,
         }
     }
@@ -104,12 +113,72 @@ impl TestApp {
         self.router.clone()
     }
 
+    /// A second node on this app's database: its own state, caches and limits, as
+    /// another process would have.
+    pub async fn second_node(&self) -> Router {
+        let store = SqliteStore::open(&self.data_dir().join("site.sqlite3"))
+            .await
+            .expect("open the SQLite store again");
+        let state = AppState::new(Arc::new(store), self.config.clone())
+            .await
+            .expect("the theme loads");
+        broadsheet::build_router(state)
+    }
+
     // --- seeding ---
 
-    pub async fn user(&self, name: &str) -> User {
-        let email = format!("{}@example.com", broadsheet_domain::slug::slugify(name));
-        let new = NewUser::validate(name, &email, Role::Author, None).expect("valid user");
+    /// A user who can sign in with [`TEST_PASSWORD`]: `app.user("Ada Lovelace")` is an
+    /// author of that name, `app.user(Role::Editor)` an editor named after the role.
+    pub async fn user(&self, who: impl Into<UserSpec>) -> User {
+        let (name, role) = match who.into() {
+            UserSpec::Named(name) => (name, Role::Author),
+            UserSpec::Role(role) => {
+                let n = self.users_made.fetch_add(1, Ordering::Relaxed) + 1;
+                (format!("{} {n}", capitalised(role.as_str())), role)
+            }
+        };
+        let email = format!("{}@example.com", broadsheet_domain::slug::slugify(&name));
+        let new =
+            NewUser::validate(&name, &email, role, Some(test_password_hash())).expect("valid user");
         self.store.create_user(&new).await.expect("create user")
+    }
+
+    /// Signs `user` in through the login form (with [`TEST_PASSWORD`]).
+    pub async fn sign_in(&self, user: &User) -> Session {
+        self.sign_in_on(self.router(), user).await
+    }
+
+    /// Signs `user` in through the login form of `router` (this app's or a second
+    /// node's).
+    pub async fn sign_in_on(&self, router: Router, user: &User) -> Session {
+        let body = serde_urlencoded::to_string([
+            ("email", user.email.as_str()),
+            ("password", TEST_PASSWORD),
+        ])
+        .expect("form");
+        let request = Request::post("/admin/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let response = send(router.clone(), request).await;
+        response.assert_status(StatusCode::SEE_OTHER);
+        let cookie = response
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let mut session = Session {
+            router,
+            cookie,
+            csrf: String::new(),
+        };
+        let home = session.get("/admin").await;
+        home.assert_status(StatusCode::OK);
+        session.csrf = home
+            .attrs("meta[name=csrf-token]", "content")
+            .pop()
+            .expect("the page carries the CSRF token");
+        session
     }
 
     pub async fn user_with_bio(&self, name: &str, bio: &str) -> User {
@@ -167,23 +236,167 @@ impl TestApp {
 
     /// Sends any request through `router` (this app's, perhaps with extra layers).
     pub async fn send(&self, router: Router, request: Request<Body>) -> TestResponse {
-        let response = router
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+        send(router, request).await
+    }
+}
+
+/// Sends a request through a router and reads the whole response.
+pub async fn send(router: Router, request: Request<Body>) -> TestResponse {
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// Who `TestApp::user` makes: a named author, or someone with a role.
+pub enum UserSpec {
+    Named(String),
+    Role(Role),
+}
+
+impl From<&str> for UserSpec {
+    fn from(name: &str) -> Self {
+        UserSpec::Named(name.to_owned())
+    }
+}
+
+impl From<Role> for UserSpec {
+    fn from(role: Role) -> Self {
+        UserSpec::Role(role)
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// One argon2 hash of [`TEST_PASSWORD`] for every test user: hashing is slow on
+/// purpose, and the tests need it only once.
+fn test_password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| broadsheet::password::hash(TEST_PASSWORD).expect("hash"))
+        .clone()
+}
+
+/// A signed-in browser: the session cookie and the CSRF token the pages carry.
+pub struct Session {
+    router: Router,
+    /// `broadsheet_session=...`, as a `Cookie` header sends it.
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// One part of a multipart form.
+pub struct Part {
+    pub name: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Part {
+    pub fn text(name: &str, value: &str) -> Part {
+        Part {
+            name: name.to_owned(),
+            filename: None,
+            content_type: None,
+            bytes: value.as_bytes().to_vec(),
         }
+    }
+
+    pub fn file(name: &str, filename: &str, content_type: &str, bytes: Vec<u8>) -> Part {
+        Part {
+            name: name.to_owned(),
+            filename: Some(filename.to_owned()),
+            content_type: Some(content_type.to_owned()),
+            bytes,
+        }
+    }
+}
+
+impl Session {
+    /// The same session on another router (a second node).
+    pub fn on(&self, router: Router) -> Session {
+        Session {
+            router,
+            cookie: self.cookie.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path), Body::empty()).await
+    }
+
+    /// Posts a urlencoded form with the session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &self.csrf));
+        self.post_form_raw(path, &all).await
+    }
+
+    /// Posts a urlencoded form exactly as given (no CSRF token added).
+    pub async fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(fields).expect("form");
+        let request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        self.send(request, Body::from(body)).await
+    }
+
+    /// Posts a multipart form, with the CSRF token in the query as multipart forms
+    /// send it.
+    pub async fn post_multipart(&self, path: &str, parts: &[Part]) -> TestResponse {
+        let boundary = "broadsheet-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for part in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
+            if let Some(filename) = &part.filename {
+                disposition.push_str(&format!("; filename=\"{filename}\""));
+            }
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            if let Some(content_type) = &part.content_type {
+                body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(&part.bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let query = serde_urlencoded::to_string([("csrf", &self.csrf)]).expect("query");
+        let request = Request::post(format!("{path}{separator}{query}")).header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        self.send(request, Body::from(body)).await
+    }
+
+    /// Sends a request with the session cookie.
+    pub async fn send(&self, request: axum::http::request::Builder, body: Body) -> TestResponse {
+        let request = request
+            .header(header::COOKIE, &self.cookie)
+            .body(body)
+            .expect("request");
+        send(self.router.clone(), request).await
     }
 }
 
