@@ -14,21 +14,21 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 
 /// The inner drawing size of a daily chart, in viewBox units.
-const DAILY_WIDTH: f64 = 640.0;
-const DAILY_HEIGHT: f64 = 200.0;
+const DAILY_WIDTH: f64 = 440.0;
+const DAILY_HEIGHT: f64 = 180.0;
 /// Room for the value labels left of the plot and the dates below it.
-const LEFT: f64 = 44.0;
-const BOTTOM: f64 = 22.0;
-const TOP: f64 = 8.0;
+const LEFT: f64 = 48.0;
+const BOTTOM: f64 = 24.0;
+const TOP: f64 = 10.0;
 /// Share of a day's slot its bar fills; the rest is the gap between bars.
 const BAR_FILL: f64 = 0.72;
 
 /// The rows of a horizontal bar chart, in viewBox units.
-const ROW_HEIGHT: f64 = 28.0;
-const MIX_WIDTH: f64 = 640.0;
+const ROW_HEIGHT: f64 = 30.0;
+const MIX_WIDTH: f64 = 400.0;
 /// Room for the labels left of the bars and the values right of them.
-const LABEL_WIDTH: f64 = 150.0;
-const VALUE_WIDTH: f64 = 110.0;
+const LABEL_WIDTH: f64 = 130.0;
+const VALUE_WIDTH: f64 = 100.0;
 
 /// What a chart counts, singular and plural ("view", "views").
 #[derive(Debug, Clone, Copy)]
@@ -87,9 +87,10 @@ pub fn daily_bars(id: &str, title: &str, unit: Unit, days: &[(NaiveDate, u64)]) 
         let y = baseline - DAILY_HEIGHT * tick as f64 / scale as f64;
         let _ = write!(
             svg,
-            r#"<line class="chart-grid" x1="{LEFT}" y1="{y:.1}" x2="{width}" y2="{y:.1}"/><text class="chart-axis" x="{:.1}" y="{:.1}" text-anchor="end">{tick}</text>"#,
+            r#"<line class="chart-grid" x1="{LEFT}" y1="{y:.1}" x2="{width}" y2="{y:.1}"/><text class="chart-axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             LEFT - 6.0,
-            y + 4.0
+            y + 4.0,
+            compact(tick)
         );
     }
     let slot = DAILY_WIDTH / days.len() as f64;
@@ -105,17 +106,23 @@ pub fn daily_bars(id: &str, title: &str, unit: Unit, days: &[(NaiveDate, u64)]) 
             unit.count(n)
         );
     }
-    // Dates under the first, middle and last bars: enough to read the axis by.
-    let labelled = [0, days.len() / 2, days.len() - 1];
-    for (k, &i) in labelled.iter().enumerate() {
-        if k > 0 && labelled[k - 1] == i {
+    // Dates under the first, middle and last bars: enough to read the axis by. The
+    // outer two align with the plot's edges so that they are not cut off.
+    let last = days.len() - 1;
+    let labelled = [(0, "start"), (last / 2, "middle"), (last, "end")];
+    for (k, &(i, anchor)) in labelled.iter().enumerate() {
+        if k > 0 && labelled[k - 1].0 == i {
             continue;
         }
-        let x = LEFT + slot * (i as f64 + 0.5);
+        let x = match anchor {
+            "start" => LEFT + slot * i as f64,
+            "end" => LEFT + slot * (i + 1) as f64,
+            _ => LEFT + slot * (i as f64 + 0.5),
+        };
         let _ = write!(
             svg,
-            r#"<text class="chart-axis" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            baseline + 16.0,
+            r#"<text class="chart-axis" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            baseline + 18.0,
             days[i].0.format("%-d %b")
         );
     }
@@ -220,6 +227,16 @@ fn nice_ceiling(n: u64) -> u64 {
     }
 }
 
+/// An axis value in few characters: the values are round (see [`nice_ceiling`]), so
+/// thousands and millions shorten without rounding ("20k", "5M").
+fn compact(n: u64) -> String {
+    match n {
+        1_000_000.. if n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
+        1_000.. if n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
+        _ => n.to_string(),
+    }
+}
+
 /// Escapes text for SVG content and attribute values.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -280,7 +297,8 @@ mod tests {
             root.value().attr("aria-labelledby"),
             Some("views-title views-desc")
         );
-        assert_eq!(root.value().attr("viewBox"), Some("0 0 684 230"));
+        let size = format!("0 0 {} {}", LEFT + DAILY_WIDTH, TOP + DAILY_HEIGHT + BOTTOM);
+        assert_eq!(root.value().attr("viewBox"), Some(size.as_str()));
         assert!(root.value().attr("width").is_none(), "CSS sizes the chart");
         assert_eq!(all(&doc, "svg > title"), ["Views per day"]);
         assert_eq!(
@@ -401,6 +419,17 @@ mod tests {
                 "10 reactions in all: 😀 Happy 6 (60%), 😢 Sad 3 (30%), 😮 Surprise 1 (10%), 😴 Sleepy 0 (0%)."
             ]
         );
+    }
+
+    #[test]
+    fn large_axis_values_are_shortened_and_bar_values_are_not() {
+        let svg = daily_bars("v", "Views", VIEWS, &days(&[12_345, 2_500_000]));
+        let doc = parse(&svg);
+        assert_eq!(all(&doc, "text.chart-axis")[..3], ["0", "2500k", "5M"]);
+        assert_eq!(all(&doc, "rect > title")[0], "Fri 30 Oct 2026: 12345 views");
+        assert_eq!(compact(999), "999");
+        assert_eq!(compact(1_500), "1500");
+        assert_eq!(compact(20_000), "20k");
     }
 
     #[test]
