@@ -143,6 +143,15 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs((BASE_SECS << exponent).min(MAX_SECS))
 }
 
+/// When a lease of `lease` taken at `now` runs out; the far future for a lease too
+/// long to add, rather than an error.
+pub fn lease_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// How many jobs are in each state, for the admin's job page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct JobCounts {
@@ -150,6 +159,28 @@ pub struct JobCounts {
     pub running: u64,
     pub done: u64,
     pub dead: u64,
+}
+
+impl JobCounts {
+    /// Counts from `(state, count)` pairs, as a `GROUP BY state` gives them; states
+    /// without a pair count zero.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (JobState, u64)>) -> JobCounts {
+        let mut counts = JobCounts::default();
+        for (state, n) in pairs {
+            *match state {
+                JobState::Queued => &mut counts.queued,
+                JobState::Running => &mut counts.running,
+                JobState::Done => &mut counts.done,
+                JobState::Dead => &mut counts.dead,
+            } += n;
+        }
+        counts
+    }
+
+    /// Jobs in any state.
+    pub fn total(&self) -> u64 {
+        self.queued + self.running + self.done + self.dead
+    }
 }
 
 /// The queue's storage. Each backend implements it in one place; the conformance suite
@@ -222,6 +253,31 @@ mod tests {
             assert_eq!(state.as_str().parse::<JobState>(), Ok(state));
         }
         assert!("later".parse::<JobState>().is_err());
+    }
+
+    #[test]
+    fn counts_come_from_pairs() {
+        let counts = JobCounts::from_pairs([(JobState::Dead, 2), (JobState::Queued, 5)]);
+        assert_eq!(
+            counts,
+            JobCounts {
+                queued: 5,
+                running: 0,
+                done: 0,
+                dead: 2
+            }
+        );
+        assert_eq!(counts.total(), 7);
+    }
+
+    #[test]
+    fn leases_saturate() {
+        let now = Utc::now();
+        assert_eq!(
+            lease_until(now, Duration::from_secs(60)),
+            now + chrono::TimeDelta::seconds(60)
+        );
+        assert_eq!(lease_until(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
     }
 
     #[test]

@@ -12,11 +12,12 @@ use async_trait::async_trait;
 use crate::StoreError;
 use crate::account::AccountStore;
 use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::change::ChangeStream;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
+use crate::job::JobStore;
 use crate::settings::SiteSettings;
 use crate::stats::StatsStore;
 use crate::tag::Tag;
@@ -25,7 +26,7 @@ use crate::user::{NewUser, User, UserId};
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: AccountStore + StatsStore + Send + Sync + 'static {
+pub trait Store: JobStore + AccountStore + StatsStore + Send + Sync + 'static {
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
 
@@ -61,6 +62,17 @@ pub trait Store: AccountStore + StatsStore + Send + Sync + 'static {
 
     /// A page of articles, newest first (by publication time, then id), with the total.
     async fn list_articles(&self, query: &ArticleQuery) -> StoreResult<Paged<Article>>;
+
+    /// Publishes a scheduled article whose time has come: flips it from `scheduled` to
+    /// `published` when its `published_at <= now`, in one conditional write. True only
+    /// for the one caller that flipped it (false when it was already published, is
+    /// not due, or was unscheduled meanwhile), which alone publishes
+    /// `Change::Article(id)`. `NotFound` for an unknown article.
+    async fn publish_due(&self, id: ArticleId, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Every scheduled article and page with its publication time, soonest first: what
+    /// the job worker makes sure has a publish job when it starts.
+    async fn scheduled_articles(&self) -> StoreResult<Vec<(ArticleId, DateTime<Utc>)>>;
 
     /// A tag by slug, as it is named on the article that used it first.
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Tag>;

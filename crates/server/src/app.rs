@@ -13,6 +13,7 @@ use futures::StreamExt;
 use crate::cache::Cached;
 use crate::config::Config;
 use crate::engagement::Engagement;
+use crate::jobs::JobsHandle;
 use crate::theme::Theme;
 
 /// Everything a request handler may need, cheap to clone.
@@ -25,6 +26,8 @@ pub struct AppState {
     pub engagement: Arc<Engagement>,
     /// Sign-in limits of this node (see [`crate::auth`]).
     pub auth: Arc<crate::auth::Auth>,
+    /// Wakes this node's job worker after enqueueing a job that is due at once.
+    pub jobs: JobsHandle,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -85,6 +88,7 @@ impl AppState {
             theme: Arc::new(theme),
             engagement,
             auth,
+            jobs: JobsHandle::default(),
             pages: Arc::default(),
             chrome,
         })

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use broadsheet_domain::{NewUser, Role};
 
-use crate::config::{self, Config, Database, RawConfig, RawEngagement};
+use crate::config::{self, Config, Database, RawConfig, RawEmail, RawEngagement, RawJobs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,6 +125,26 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub readers_per_network_per_article_per_day: Option<u32>,
+    /// The sender of every email [default: Broadsheet <broadsheet@localhost>].
+    #[arg(long, env = "BROADSHEET_EMAIL_FROM", value_name = "MAILBOX")]
+    pub email_from: Option<String>,
+    /// The SMTP server [default: none, emails are written to <data_dir>/outbox/].
+    /// Its password comes from BROADSHEET_SMTP_PASSWORD (or the config file), never
+    /// from a flag, which other users of the machine could read.
+    #[arg(long, env = "BROADSHEET_SMTP_HOST", value_name = "HOST")]
+    pub smtp_host: Option<String>,
+    /// The SMTP port [default: 587, 465 or 25 by TLS mode].
+    #[arg(long, env = "BROADSHEET_SMTP_PORT", value_name = "PORT")]
+    pub smtp_port: Option<u16>,
+    /// starttls, tls or none [default: starttls].
+    #[arg(long, env = "BROADSHEET_SMTP_TLS", value_name = "MODE")]
+    pub smtp_tls: Option<String>,
+    /// The SMTP user name.
+    #[arg(long, env = "BROADSHEET_SMTP_USERNAME", value_name = "NAME")]
+    pub smtp_username: Option<String>,
+    /// How often the job worker looks for due jobs, in milliseconds [default: 1000].
+    #[arg(long, env = "BROADSHEET_JOBS_POLL_INTERVAL_MS", value_name = "MS")]
+    pub jobs_poll_interval_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -135,6 +155,24 @@ impl ServeArgs {
             votes_per_minute_per_reader: self.votes_per_minute_per_reader,
             votes_per_minute_per_network: self.votes_per_minute_per_network,
             readers_per_network_per_article_per_day: self.readers_per_network_per_article_per_day,
+        }
+    }
+
+    /// The `[email]` keys given as flags or environment variables.
+    fn email(&self) -> RawEmail {
+        RawEmail {
+            from: self.email_from.clone(),
+            smtp_host: self.smtp_host.clone(),
+            smtp_port: self.smtp_port,
+            smtp_tls: self.smtp_tls.clone(),
+            smtp_username: self.smtp_username.clone(),
+            smtp_password: std::env::var("BROADSHEET_SMTP_PASSWORD").ok(),
+        }
+    }
+
+    fn jobs(&self) -> RawJobs {
+        RawJobs {
+            poll_interval_ms: self.jobs_poll_interval_ms,
         }
     }
 }
@@ -182,6 +220,8 @@ impl Cli {
             base_url: serve.and_then(|s| s.base_url.clone()),
             theme_dir: serve.and_then(|s| s.theme_dir.clone()),
             engagement: serve.map(ServeArgs::engagement),
+            email: serve.map(ServeArgs::email),
+            jobs: serve.map(ServeArgs::jobs),
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

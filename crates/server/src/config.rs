@@ -10,6 +10,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use ipnet::IpNet;
@@ -80,6 +81,75 @@ pub struct RawConfig {
     pub theme_dir: Option<PathBuf>,
     /// The `[engagement]` table: reader identity and abuse limits.
     pub engagement: Option<RawEngagement>,
+    /// The `[email]` table: the sender address and the SMTP server.
+    pub email: Option<RawEmail>,
+    /// The `[jobs]` table: the background job worker.
+    pub jobs: Option<RawJobs>,
+}
+
+/// The `[email]` table as written. Every key is optional.
+#[derive(Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    pub from: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+}
+
+impl std::fmt::Debug for RawEmail {
+    /// Redacts the password so a config can be logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawEmail")
+            .field("from", &self.from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &self.smtp_password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl RawEmail {
+    fn or(self, lower: RawEmail) -> RawEmail {
+        RawEmail {
+            from: self.from.or(lower.from),
+            smtp_host: self.smtp_host.or(lower.smtp_host),
+            smtp_port: self.smtp_port.or(lower.smtp_port),
+            smtp_tls: self.smtp_tls.or(lower.smtp_tls),
+            smtp_username: self.smtp_username.or(lower.smtp_username),
+            smtp_password: self.smtp_password.or(lower.smtp_password),
+        }
+    }
+}
+
+/// The `[jobs]` table as written. Every key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJobs {
+    /// How often the worker looks for due jobs, in milliseconds.
+    pub poll_interval_ms: Option<u64>,
+}
+
+impl RawJobs {
+    fn or(self, lower: RawJobs) -> RawJobs {
+        RawJobs {
+            poll_interval_ms: self.poll_interval_ms.or(lower.poll_interval_ms),
+        }
+    }
+}
+
+/// Merges two optional tables key by key, so a flag for one key keeps the file's
+/// others.
+fn merge_table<T>(high: Option<T>, low: Option<T>, or: fn(T, T) -> T) -> Option<T> {
+    match (high, low) {
+        (Some(high), Some(low)) => Some(or(high, low)),
+        (high, low) => high.or(low),
+    }
 }
 
 /// The `[engagement]` table as written. Every key is optional.
@@ -125,11 +195,9 @@ impl RawConfig {
             database_url: self.database_url.or(lower.database_url),
             base_url: self.base_url.or(lower.base_url),
             theme_dir: self.theme_dir.or(lower.theme_dir),
-            // Merged key by key, so a flag for one key keeps the file's others.
-            engagement: match (self.engagement, lower.engagement) {
-                (Some(high), Some(low)) => Some(high.or(low)),
-                (high, low) => high.or(low),
-            },
+            engagement: merge_table(self.engagement, lower.engagement, RawEngagement::or),
+            email: merge_table(self.email, lower.email, RawEmail::or),
+            jobs: merge_table(self.jobs, lower.jobs, RawJobs::or),
         }
     }
 }
@@ -146,6 +214,112 @@ pub struct Config {
     /// A directory whose templates and assets override the built-in theme.
     pub theme_dir: Option<PathBuf>,
     pub engagement: EngagementConfig,
+    pub email: EmailConfig,
+    pub jobs: JobsConfig,
+}
+
+/// Where email goes: an SMTP server, or without one the outbox folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailConfig {
+    /// The sender, `Name <address>` or a bare address.
+    pub from: lettre::message::Mailbox,
+    /// `None`: write each email as a `.eml` file into `<data_dir>/outbox/`.
+    pub smtp: Option<SmtpConfig>,
+}
+
+pub const DEFAULT_EMAIL_FROM: &str = "Broadsheet <broadsheet@localhost>";
+
+/// How to reach the SMTP server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    /// Redacts the password so a config can be logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on localhost or a trusted network (port 25).
+    None,
+}
+
+impl SmtpTls {
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+impl EmailConfig {
+    fn from_raw(raw: RawEmail) -> anyhow::Result<EmailConfig> {
+        let from_text = raw.from.as_deref().unwrap_or(DEFAULT_EMAIL_FROM).trim();
+        let from = from_text.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "email.from: \"{from_text}\" is not an address like \"Newsroom <news@example.com>\""
+            )
+        })?;
+        let tls = match raw.smtp_tls.as_deref().map(str::trim) {
+            None | Some("starttls") => SmtpTls::Starttls,
+            Some("tls") => SmtpTls::Tls,
+            Some("none") => SmtpTls::None,
+            Some(other) => bail!("email.smtp_tls: \"{other}\" is not starttls, tls or none"),
+        };
+        let non_empty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        let smtp = non_empty(raw.smtp_host).map(|host| SmtpConfig {
+            host: host.trim().to_owned(),
+            port: raw.smtp_port.unwrap_or(tls.default_port()),
+            tls,
+            username: non_empty(raw.smtp_username),
+            password: non_empty(raw.smtp_password),
+        });
+        Ok(EmailConfig { from, smtp })
+    }
+}
+
+/// The background job worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// How often the worker looks for due jobs when nothing woke it sooner.
+    pub poll_interval: Duration,
+}
+
+pub const DEFAULT_JOBS_POLL_INTERVAL_MS: u64 = 1000;
+
+impl JobsConfig {
+    fn from_raw(raw: RawJobs) -> anyhow::Result<JobsConfig> {
+        let ms = raw
+            .poll_interval_ms
+            .unwrap_or(DEFAULT_JOBS_POLL_INTERVAL_MS);
+        if ms == 0 {
+            bail!("jobs.poll_interval_ms: must be at least 1");
+        }
+        Ok(JobsConfig {
+            poll_interval: Duration::from_millis(ms),
+        })
+    }
 }
 
 /// Reader identity and abuse limits for likes, reactions and ratings (SPEC.md 4).
@@ -247,6 +421,8 @@ impl Config {
             bail!("theme_dir: {} is not a directory", dir.display());
         }
         let engagement = EngagementConfig::from_raw(raw.engagement.unwrap_or_default())?;
+        let email = EmailConfig::from_raw(raw.email.unwrap_or_default())?;
+        let jobs = JobsConfig::from_raw(raw.jobs.unwrap_or_default())?;
         Ok(Config {
             listen,
             data_dir,
@@ -254,6 +430,8 @@ impl Config {
             base_url,
             theme_dir: raw.theme_dir,
             engagement,
+            email,
+            jobs,
         })
     }
 
@@ -307,6 +485,30 @@ votes_per_minute_per_reader = 30
 votes_per_minute_per_network = 600
 # How many readers new to an article one network may add to it in a day.
 readers_per_network_per_article_per_day = 50
+
+# Outgoing email (password resets, notifications). Sent by the job queue, so a
+# message survives a restart and a failed send is retried.
+[email]
+# The sender of every email (BROADSHEET_EMAIL_FROM).
+from = "Broadsheet <broadsheet@localhost>"
+# The SMTP server (BROADSHEET_SMTP_HOST). Leave unset to send nothing and instead
+# write each email as a .eml file into <data_dir>/outbox/, to read what would be sent.
+# smtp_host = "smtp.example.com"
+# starttls (default; port 587), tls (TLS from the start; port 465) or none
+# (unencrypted; port 25, only for a relay on a trusted network) (BROADSHEET_SMTP_TLS).
+# smtp_tls = "starttls"
+# Defaults to the TLS mode's port (BROADSHEET_SMTP_PORT).
+# smtp_port = 587
+# Credentials, when the server wants them (BROADSHEET_SMTP_USERNAME). Prefer the
+# environment variable BROADSHEET_SMTP_PASSWORD to writing the password here.
+# smtp_username = "broadsheet"
+# smtp_password = "secret"
+
+# The background job worker every node runs: scheduled publishing, email.
+[jobs]
+# How often it looks for due jobs, in milliseconds (BROADSHEET_JOBS_POLL_INTERVAL_MS).
+# Jobs this node enqueues start at once; this bounds the wait for the others'.
+poll_interval_ms = 1000
 "#;
 
 #[cfg(test)]
@@ -328,6 +530,67 @@ mod tests {
         assert_eq!(config.engagement, none.engagement);
         assert_eq!(config.engagement.votes_per_minute_per_reader.get(), 30);
         assert!(config.engagement.trusted_proxies.is_empty());
+        assert_eq!(config.email, none.email);
+        assert_eq!(config.email.from.to_string(), DEFAULT_EMAIL_FROM);
+        assert_eq!(config.email.smtp, None);
+        assert_eq!(config.jobs, none.jobs);
+        assert_eq!(config.jobs.poll_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn email_keys_parse_merge_and_hide_the_password() {
+        let file: RawConfig = toml::from_str(
+            "[email]\nfrom = \"Desk <desk@example.org>\"\nsmtp_host = \"smtp.example.org\"\n\
+             smtp_tls = \"tls\"\nsmtp_username = \"desk\"\nsmtp_password = \"hunter2\"",
+        )
+        .unwrap();
+        assert!(!format!("{file:?}").contains("hunter2"));
+        let flags = RawConfig {
+            email: Some(RawEmail {
+                smtp_port: Some(2465),
+                ..RawEmail::default()
+            }),
+            ..RawConfig::default()
+        };
+        let config = Config::from_raw(flags.or(file)).unwrap();
+        assert_eq!(config.email.from.email.to_string(), "desk@example.org");
+        let smtp = config.email.smtp.clone().unwrap();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.tls),
+            ("smtp.example.org", 2465, SmtpTls::Tls)
+        );
+        assert_eq!(smtp.password.as_deref(), Some("hunter2"));
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("***"),
+            "{shown}"
+        );
+
+        let default_port = |tls: &str| {
+            let raw: RawConfig =
+                toml::from_str(&format!("[email]\nsmtp_host = \"h\"\nsmtp_tls = \"{tls}\""))
+                    .unwrap();
+            Config::from_raw(raw).unwrap().email.smtp.unwrap().port
+        };
+        assert_eq!(
+            [
+                default_port("starttls"),
+                default_port("tls"),
+                default_port("none")
+            ],
+            [587, 465, 25]
+        );
+
+        for (raw, key) in [
+            ("[email]\nfrom = \"not an address\"", "email.from"),
+            ("[email]\nsmtp_tls = \"ssl\"", "email.smtp_tls"),
+            ("[jobs]\npoll_interval_ms = 0", "jobs.poll_interval_ms"),
+        ] {
+            let err = Config::from_raw(toml::from_str(raw).unwrap()).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{err:#}");
+        }
+        let err = toml::from_str::<RawConfig>("[email]\nsmtp_pasword = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("smtp_pasword"), "{err}");
     }
 
     #[test]

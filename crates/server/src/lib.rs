@@ -1,6 +1,7 @@
 //! The `broadsheet` binary's library: command line, configuration, the HTTP site, the
-//! admin and its theme. `main.rs` only parses arguments and calls in here, so integration tests
-//! can build the same router and stores the binary uses.
+//! admin and its theme, the job worker and email. `main.rs` only parses arguments and
+//! calls in here, so integration tests can build the same router and stores the binary
+//! uses.
 
 pub mod admin;
 pub mod app;
@@ -13,6 +14,8 @@ pub mod db_copy;
 pub mod engagement;
 pub mod error;
 pub mod frontmatter;
+pub mod jobs;
+pub mod mail;
 pub mod password;
 pub mod publish;
 pub mod serve;

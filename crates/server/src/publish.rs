@@ -3,6 +3,8 @@
 //! The file is parsed and validated completely before anything is written, and the
 //! write is one store call, so a bad file changes nothing. A file whose slug already
 //! exists updates that article, which makes `publish` safe to re-run after an edit.
+//! A future-dated file is saved as scheduled and its publish job enqueued, for
+//! whichever server's job worker gets to it.
 
 use broadsheet_domain::{
     Article, ArticleInput, Role, SlugLookup, SourceFormat, Store, StoreError, User, UserId,
@@ -71,10 +73,12 @@ pub async fn publish(
         featured: file.featured,
     }
     .prepare(settings.reading_speed, clock::now())?;
-    Ok(match existing {
+    let outcome = match existing {
         Some(article) => Outcome::Updated(store.update_article(article.id, &write).await?),
         None => Outcome::Created(store.insert_article(&write).await?),
-    })
+    };
+    crate::jobs::publish::schedule(store, outcome.article()).await?;
+    Ok(outcome)
 }
 
 /// Finds the author a file names (slug, email or name). Without a name: the oldest

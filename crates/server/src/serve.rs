@@ -1,6 +1,7 @@
-//! `broadsheet serve`: open the store, make sure the site has content, listen, and
-//! shut down gracefully on Ctrl-C or SIGTERM: stop accepting, end live streams, let
-//! in-flight requests (and their votes) finish, then write the buffered views.
+//! `broadsheet serve`: open the store, make sure the site has content, start the job
+//! worker, listen, and shut down gracefully on Ctrl-C or SIGTERM: stop accepting, end
+//! live streams, let in-flight requests (and their votes) finish, write the buffered
+//! views, then stop the worker after the job it is running.
 
 use std::net::SocketAddr;
 
@@ -9,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{AppState, build_router};
 use crate::config::Config;
+use crate::jobs::Worker;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = crate::backend::open(&config.database).await?;
@@ -20,10 +22,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let base_url = config.base_url.clone();
     let state = AppState::new(store, config).await?;
+    let worker = Worker::new(state.store.clone(), &state.config, state.jobs.clone())
+        .context("cannot set up email")?;
+    if let Some(outbox) = worker.outbox() {
+        tracing::info!(
+            "no SMTP server configured (email.smtp_host): emails are written to {}",
+            outbox.display()
+        );
+    }
     tracing::info!(
         "serving {base_url}/ (listening on {})",
         listener.local_addr()?
     );
+    let worker = worker.spawn();
     let engagement = state.engagement.clone();
     let closing = engagement.clone();
     // Connection info gives handlers the socket's peer address, which reader
@@ -38,6 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("server failed");
     engagement.finish().await;
+    worker.stop().await;
     served
 }
 

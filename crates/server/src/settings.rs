@@ -1,5 +1,5 @@
-//! Changing one site setting by name, for `broadsheet settings set KEY VALUE` (and
-//! later the admin's settings form): the value is parsed for its key and the whole
+//! Changing one site setting by name, for `broadsheet settings set KEY VALUE` and the
+//! admin's settings form: the value is parsed for its key and the whole
 //! settings are validated, so a bad value names its key and changes nothing.
 
 use broadsheet_domain::{SiteSettings, ValidationErrors};

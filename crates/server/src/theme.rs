@@ -92,6 +92,22 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/audit.html"),
     ),
     (
+        "admin/forgot.html",
+        include_str!("../templates/admin/forgot.html"),
+    ),
+    (
+        "admin/reset.html",
+        include_str!("../templates/admin/reset.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../templates/admin/users.html"),
+    ),
+    (
+        "admin/settings.html",
+        include_str!("../templates/admin/settings.html"),
+    ),
+    (
         "admin/error.html",
         include_str!("../templates/admin/error.html"),
     ),

@@ -18,6 +18,27 @@ use sqlx::PgConnection;
 use crate::rows::db_error;
 use crate::{PgStore, insert_user};
 
+/// Deletes the rows of a table whose time column is past `$1`, skipping rows another
+/// transaction holds: two writers pruning at once would otherwise lock the same old
+/// rows in different orders and deadlock.
+macro_rules! prune {
+    ($table:literal, $key:literal, $time:literal) => {
+        concat!(
+            "DELETE FROM ",
+            $table,
+            " WHERE ",
+            $key,
+            " IN (SELECT ",
+            $key,
+            " FROM ",
+            $table,
+            " WHERE ",
+            $time,
+            " <= $1 FOR UPDATE SKIP LOCKED)"
+        )
+    };
+}
+
 type SessionRow = (
     String,
     i64,
@@ -97,7 +118,7 @@ impl AccountStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // Expired sessions go whenever a new one starts: sign-ins are rare enough
         // for this to cost nothing, and frequent enough to keep the table small.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        sqlx::query(prune!("sessions", "token_hash", "expires_at"))
             .bind(session.created_at)
             .execute(&mut *tx)
             .await
@@ -174,7 +195,7 @@ impl AccountStore for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<LoginFailures> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("DELETE FROM login_failures WHERE forget_at <= $1")
+        sqlx::query(prune!("login_failures", "email", "forget_at"))
             .bind(now)
             .execute(&mut *tx)
             .await
@@ -319,7 +340,7 @@ impl AccountStore for PgStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
-        sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
+        sqlx::query(prune!("password_resets", "token_hash", "expires_at"))
             .bind(now)
             .execute(&mut *tx)
             .await

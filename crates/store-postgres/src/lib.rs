@@ -27,6 +27,7 @@ mod accounts;
 mod articles;
 mod changes;
 mod engagement;
+mod jobs;
 mod rows;
 mod stats;
 
@@ -303,6 +304,54 @@ impl Store for PgStore {
     async fn list_articles(&self, query: &ArticleQuery) -> StoreResult<Paged<Article>> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         articles::list(&mut conn, query).await
+    }
+
+    async fn publish_due(&self, id: ArticleId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // The condition is the whole decision: a racing caller waits for the first
+        // one's row lock, then finds the article no longer scheduled. No slug lock:
+        // the slug does not change.
+        let flipped = sqlx::query(
+            "UPDATE articles SET status = 'published' \
+             WHERE id = $1 AND status = 'scheduled' AND published_at <= $2",
+        )
+        .bind(id.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            == 1;
+        if flipped {
+            self.publish(&mut tx, Change::Article(id)).await?;
+        } else {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM articles WHERE id = $1)")
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(flipped)
+    }
+
+    async fn scheduled_articles(&self) -> StoreResult<Vec<(ArticleId, DateTime<Utc>)>> {
+        let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, published_at FROM articles \
+             WHERE status = 'scheduled' AND published_at IS NOT NULL \
+             ORDER BY published_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, at)| (ArticleId(id), at))
+            .collect())
     }
 
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Tag> {

@@ -30,7 +30,7 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
     }
 }
 
-fn to_u32(value: i64) -> StoreResult<u32> {
+pub(crate) fn to_u32(value: i64) -> StoreResult<u32> {
     u32::try_from(value).map_err(StoreError::backend)
 }
 

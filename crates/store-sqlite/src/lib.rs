@@ -27,6 +27,7 @@ mod accounts;
 mod articles;
 mod changes;
 mod engagement;
+mod jobs;
 mod rows;
 mod stats;
 
@@ -48,7 +49,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{SqliteConnection, migrate::Migrator};
 
-use crate::rows::{UserRow, db_error, millis, new_user_of};
+use crate::rows::{UserRow, db_error, from_millis, millis, new_user_of};
 
 static MIGRATOR: Migrator = sqlx::migrate!();
 
@@ -266,6 +267,52 @@ impl Store for SqliteStore {
     async fn list_articles(&self, query: &ArticleQuery) -> StoreResult<Paged<Article>> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         articles::list(&mut conn, query).await
+    }
+
+    async fn publish_due(&self, id: ArticleId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        // The condition is the whole decision: of several callers, only the first
+        // finds the article still scheduled.
+        let flipped = sqlx::query(
+            "UPDATE articles SET status = 'published' \
+             WHERE id = ? AND status = 'scheduled' AND published_at <= ?",
+        )
+        .bind(id.0)
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            == 1;
+        if flipped {
+            changes::publish(&mut tx, Change::Article(id)).await?;
+        } else {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM articles WHERE id = ?)")
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(flipped)
+    }
+
+    async fn scheduled_articles(&self) -> StoreResult<Vec<(ArticleId, DateTime<Utc>)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, published_at FROM articles \
+             WHERE status = 'scheduled' AND published_at IS NOT NULL \
+             ORDER BY published_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter()
+            .map(|(id, at)| Ok((ArticleId(id), from_millis(at)?)))
+            .collect()
     }
 
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Tag> {

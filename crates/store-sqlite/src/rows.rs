@@ -41,7 +41,7 @@ pub(crate) fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
         .ok_or_else(|| StoreError::Backend(format!("timestamp {ms} ms is out of range")))
 }
 
-fn to_u32(value: i64) -> StoreResult<u32> {
+pub(crate) fn to_u32(value: i64) -> StoreResult<u32> {
     u32::try_from(value).map_err(StoreError::backend)
 }
 

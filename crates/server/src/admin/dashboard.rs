@@ -20,8 +20,8 @@ use chrono_tz::Tz;
 use minijinja::context;
 use serde::Serialize;
 
+use super::AdminRoute;
 use super::charts::{self, Share, Unit};
-use super::{AdminRoute, render};
 use crate::app::AppState;
 use crate::auth::SignedIn;
 use crate::error::AppError;
@@ -50,7 +50,12 @@ async fn home(State(state): State<AppState>, who: SignedIn) -> Result<Response, 
         return page(&state, &who).await;
     }
     let drafts = own_drafts(&state, &who).await?;
-    super::welcome(&state, &who, context! { drafts => drafts })
+    super::home_page(
+        &state,
+        &who,
+        "admin/home.html",
+        context! { drafts => drafts },
+    )
 }
 
 /// GET /admin/dashboard: the dashboard at an address of its own, refused (403) to
@@ -84,12 +89,11 @@ async fn page(state: &AppState, who: &SignedIn) -> Result<Response, AppError> {
             percent: r.percent,
         })
         .collect();
-    render(
+    super::home_page(
         state,
         who,
         "admin/dashboard.html",
         context! {
-            section => "home",
             from => from.format("%-d %B %Y").to_string(),
             to => to.format("%-d %B %Y").to_string(),
             totals => total(&days),

@@ -16,6 +16,8 @@
 pub mod audit;
 pub mod charts;
 pub mod dashboard;
+pub mod settings;
+pub mod users;
 
 use std::collections::BTreeMap;
 
@@ -23,7 +25,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use broadsheet_domain::{Action, Role, SiteSettings, Target, ValidationErrors, permits};
 use minijinja::{Value, context};
@@ -70,10 +72,16 @@ impl AdminRoute {
 
 /// Every signed-in admin route.
 pub fn route_table() -> Vec<AdminRoute> {
-    [routes(), dashboard::routes(), audit::routes()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        routes(),
+        dashboard::routes(),
+        users::routes(),
+        settings::routes(),
+        audit::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The admin's own routes: signing out. (The home page is the dashboard's.)
@@ -90,6 +98,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     }
     let signed_in = signed_in.layer(from_fn_with_state(state.clone(), auth::csrf::guard));
     let public = Router::new()
+        // Typed with a slash, as the site's own paths are.
+        .route("/admin/", get(|| async { Redirect::permanent("/admin") }))
         .route(
             "/admin/login",
             get(auth::login::page).post(auth::login::submit),
@@ -97,6 +107,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/admin/setup",
             get(auth::setup::page).post(auth::setup::submit),
+        )
+        .route(
+            "/admin/forgot",
+            get(auth::reset::forgot_page).post(auth::reset::forgot),
+        )
+        .route(
+            "/admin/reset/{token}",
+            get(auth::reset::reset_page).post(auth::reset::reset),
         )
         .layer(from_fn_with_state(state.clone(), same_site_posts));
     signed_in
@@ -152,13 +170,19 @@ fn abilities(role: Role) -> Vec<&'static str> {
         .collect()
 }
 
-/// The welcome page: what the user may do, and whatever `ctx` adds (the dashboard
-/// shows it, with the user's drafts, to those who may not see the numbers).
-pub(crate) fn welcome(state: &AppState, who: &SignedIn, ctx: Value) -> Result<Response, AppError> {
+/// A page of the newsroom's home (`admin/home.html` or a template extending it): the
+/// greeting and what the user may do, with whatever `ctx` adds (the user's drafts, or
+/// the dashboard's numbers).
+pub(crate) fn home_page(
+    state: &AppState,
+    who: &SignedIn,
+    template: &str,
+    ctx: Value,
+) -> Result<Response, AppError> {
     render(
         state,
         who,
-        "admin/home.html",
+        template,
         context! { section => "home", abilities => abilities(who.user.role), ..ctx },
     )
 }
@@ -321,9 +345,18 @@ async fn same_site_posts(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Error responses on admin routes become pages in the admin's look. Pages that are
-/// already HTML (a form shown again with its problems) are left as they are.
+/// already HTML (a form shown again with its problems) are left as they are, and so
+/// are errors for scripts that asked for JSON (admin.js's autosave and pickers).
 async fn admin_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let wants_json = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
     let response = next.run(request).await;
+    if wants_json {
+        return response;
+    }
     let status = response.status();
     let is_html = response
         .headers()

@@ -12,7 +12,6 @@
 //! as long. Only someone who knows the password learns that an account is deactivated.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
@@ -20,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use broadsheet_domain::account::has_active_admin;
-use broadsheet_domain::{NetworkHash, StoreError, User, clock};
+use broadsheet_domain::{NetworkHash, StoreError, clock};
 use chrono::{DateTime, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -82,8 +81,10 @@ pub async fn forget_idle(auth: std::sync::Weak<super::Auth>) {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
-pub struct NextQuery {
+pub struct LoginQuery {
     next: String,
+    /// `done` after a password reset, to say so.
+    reset: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -97,7 +98,7 @@ pub struct LoginForm {
 /// GET /admin/login
 pub async fn page(
     State(state): State<AppState>,
-    Query(query): Query<NextQuery>,
+    Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !has_active_admin(&state.store.list_users().await?) {
@@ -106,7 +107,14 @@ pub async fn page(
     if session::load(&state, &headers).await?.is_some() {
         return Ok(Redirect::to(safe_next(&query.next).unwrap_or("/admin")).into_response());
     }
-    form(&state, StatusCode::OK, "", &query.next, None).await
+    let notice = (query.reset == "done").then_some("Your password was changed. Please sign in.");
+    admin::render_public(
+        &state,
+        StatusCode::OK,
+        "admin/login.html",
+        context! { next => safe_next(&query.next), notice },
+    )
+    .await
 }
 
 /// POST /admin/login
@@ -118,8 +126,7 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let now = clock::now();
     let email = input.email.trim().to_lowercase();
-    let network = network_of(&state, peer, &headers, now).await?;
-    if let Err(wait) = state.auth.limits.attempt(&network) {
+    if let Err(wait) = take_attempt(&state, peer, &headers).await? {
         let message = "Too many sign-in attempts from your network. Please wait a minute.";
         return too_many(&state, &input, message, wait).await;
     }
@@ -131,7 +138,8 @@ pub async fn submit(
         Err(StoreError::NotFound) => None,
         Err(err) => return Err(err.into()),
     };
-    if !password_matches(&state, user.as_ref(), input.password.clone()).await? {
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    if !state.auth.verify(input.password.clone(), hash).await? {
         let failures = state.store.record_login_failure(&email, now).await?;
         if let Some(until) = failures.locked_at(now) {
             return locked(&state, &input, until, now).await;
@@ -194,40 +202,29 @@ pub(crate) fn signed_in_redirect(cookie: HeaderValue, to: &str) -> Response {
     response
 }
 
-/// Checks the password off the async threads (argon2 takes tens of milliseconds by
-/// design). Without a user or a hash, a dummy hash is checked so it takes as long.
-async fn password_matches(
-    state: &AppState,
-    user: Option<&User>,
-    password: String,
-) -> Result<bool, AppError> {
-    let hash = user.and_then(|u| u.password_hash.clone());
-    let auth = Arc::clone(&state.auth);
-    tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
-        match hash {
-            Some(hash) => Ok(crate::password::verify(&password, &hash)),
-            None => {
-                crate::password::verify(&password, auth.dummy_hash()?);
-                Ok(false)
-            }
-        }
-    })
-    .await
-    .map_err(AppError::internal)?
-}
-
-async fn network_of(
+/// Takes one attempt from the client's network's allowance (sign-ins and reset
+/// requests share it), or says how long to wait.
+pub(crate) async fn take_attempt(
     state: &AppState,
     peer: std::net::IpAddr,
     headers: &HeaderMap,
-    now: DateTime<Utc>,
-) -> Result<NetworkHash, AppError> {
+) -> Result<Result<(), Duration>, AppError> {
     let chrome = state.chrome().await?;
     let identity = &state.engagement.identity;
     let ip = identity.client_ip(peer, headers);
-    let day = today(&chrome.settings, now);
+    let day = today(&chrome.settings, clock::now());
     // The address alone: a new user agent must not buy a new allowance.
-    identity.network(state.store.as_ref(), day, ip, "").await
+    let network = identity.network(state.store.as_ref(), day, ip, "").await?;
+    Ok(state.auth.limits.attempt(&network))
+}
+
+/// `response` with a `Retry-After` of `wait`, in whole seconds rounded up.
+pub(crate) fn retry_after(mut response: Response, wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    response
 }
 
 async fn locked(

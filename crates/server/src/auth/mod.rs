@@ -5,16 +5,20 @@
 //!   once per request and refuses writes without the session's CSRF token.
 //! - [`login`]: signing in (rate limit, lockout, no user enumeration) and out.
 //! - [`setup`]: the first-run page that creates the first admin.
+//! - [`reset`]: password resets (and first passwords) by emailed link.
 //!
 //! Handlers take a [`SignedIn`] and call [`SignedIn::require`] before anything else;
 //! the permission matrix itself is the domain's ([`broadsheet_domain::permits`]).
 
 pub mod csrf;
 pub mod login;
+pub mod reset;
 pub mod session;
 pub mod setup;
 
 use std::sync::{Arc, OnceLock};
+
+use tokio::sync::Semaphore;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -112,18 +116,68 @@ pub fn safe_next(next: &str) -> Option<&str> {
     (inside && !odd).then_some(next)
 }
 
-/// This node's sign-in machinery: the per-network login limit and the hash that
-/// unknown addresses are checked against.
-#[derive(Default)]
+/// How many password hashes one node computes at once. Each takes 64 MiB and most of
+/// a core for ~90 ms (see `crate::password`); more sign-ins wait their turn rather
+/// than exhaust the machine's memory.
+const CONCURRENT_HASHES: usize = 4;
+
+/// This node's sign-in machinery: the per-network login limit, the hashing queue, and
+/// the hash that unknown addresses are checked against.
 pub struct Auth {
     pub(crate) limits: login::LoginLimits,
+    hashing: Semaphore,
     dummy_hash: OnceLock<String>,
 }
 
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            limits: login::LoginLimits::default(),
+            hashing: Semaphore::new(CONCURRENT_HASHES),
+            dummy_hash: OnceLock::new(),
+        }
+    }
+}
+
 impl Auth {
-    /// A real hash of a password nobody has, so that signing in as an unknown address
-    /// costs the same time as a wrong password for a known one.
-    pub(crate) fn dummy_hash(&self) -> Result<&str, AppError> {
+    /// Hashes a new password, off the async threads.
+    pub(crate) async fn hash(&self, password: String) -> Result<String, AppError> {
+        self.blocking(move || crate::password::hash(&password).map_err(AppError::internal))
+            .await
+    }
+
+    /// Checks a password against a user's hash. Without one (an unknown address, a
+    /// user who never set a password) a dummy hash is checked, so that it takes as
+    /// long, and the answer is no.
+    pub(crate) async fn verify(
+        self: &Arc<Self>,
+        password: String,
+        hash: Option<String>,
+    ) -> Result<bool, AppError> {
+        let auth = Arc::clone(self);
+        self.blocking(move || match hash {
+            Some(hash) => Ok(crate::password::verify(&password, &hash)),
+            None => {
+                crate::password::verify(&password, auth.dummy_hash()?);
+                Ok(false)
+            }
+        })
+        .await
+    }
+
+    /// Runs argon2 work on the blocking pool, at most [`CONCURRENT_HASHES`] at once.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _permit = self.hashing.acquire().await.map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(AppError::internal)?
+    }
+
+    /// A real hash of a password nobody has (made once, on first use).
+    fn dummy_hash(&self) -> Result<&str, AppError> {
         if let Some(hash) = self.dummy_hash.get() {
             return Ok(hash);
         }

@@ -56,7 +56,7 @@ pub async fn submit(
             return render(&state, StatusCode::UNPROCESSABLE_ENTITY, &input, &errors).await;
         }
     };
-    new.password_hash = Some(hash(input.password.clone()).await?);
+    new.password_hash = Some(state.auth.hash(input.password.clone()).await?);
     let admin = match state.store.create_first_admin(&new).await {
         Ok(admin) => admin,
         // Someone finished setup a moment ago.
@@ -110,14 +110,6 @@ pub(crate) fn check_new_password(errors: &mut ValidationErrors, password: &str, 
     } else if password != again {
         errors.add("password_again", "does not match the password");
     }
-}
-
-/// Hashes off the async threads: argon2 is slow on purpose.
-pub(crate) async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || crate::password::hash(&password))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)
 }
 
 async fn render(

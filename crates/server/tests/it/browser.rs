@@ -116,13 +116,14 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// A published article on a running site, and a browser to read it with.
+/// A running site and a browser to use it with, starting at `url` (an article's page
+/// for readers, the admin for the newsroom).
 struct Reader {
     _dir: tempfile::TempDir,
     _server: Server,
     _driver: ChromeDriver,
     browser: WebDriver,
-    article_url: String,
+    url: String,
 }
 
 impl Reader {
@@ -140,7 +141,11 @@ impl Reader {
         site.ok(&["article", "publish", story.to_str().unwrap()]);
         let server = site.serve();
         let article_url = format!("{}/2026/03/04/tram-line-reopens/", server.base);
+        Reader::open(dir, server, article_url, javascript).await
+    }
 
+    /// A browser (with or without JavaScript) on `server`, whose files live in `dir`.
+    async fn open(dir: tempfile::TempDir, server: Server, url: String, javascript: bool) -> Reader {
         let driver = ChromeDriver::start(&dir.path().join("chromedriver.log")).await;
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(CHROMIUM).unwrap();
@@ -175,11 +180,11 @@ impl Reader {
             _server: server,
             _driver: driver,
             browser,
-            article_url,
+            url,
         }
     }
 
-    /// Runs a scenario with the browser and the article's URL, then closes the browser
+    /// Runs a scenario with the browser and the starting URL, then closes the browser
     /// whether or not the scenario passed (a session left open would be torn down
     /// synchronously, stalling the test for minutes).
     async fn run<F, Fut>(self, scenario: F)
@@ -187,7 +192,7 @@ impl Reader {
         F: FnOnce(WebDriver, String) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let outcome = AssertUnwindSafe(scenario(self.browser.clone(), self.article_url.clone()))
+        let outcome = AssertUnwindSafe(scenario(self.browser.clone(), self.url.clone()))
             .catch_unwind()
             .await;
         if outcome.is_err()
@@ -462,6 +467,68 @@ async fn without_javascript_reactions_and_ratings_post_and_come_back() {
                     .is_selected()
                     .await
                     .unwrap()
+            );
+        })
+        .await;
+}
+
+/// Types into a form field, replacing what it held.
+async fn fill(browser: &WebDriver, css: &str, value: &str) {
+    let field = find(browser, css).await;
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+#[tokio::test]
+async fn without_javascript_the_first_admin_sets_up_signs_out_and_signs_in() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Site::sqlite(dir.path()).serve();
+    let admin = format!("{}/admin", server.base);
+    let reader = Reader::open(dir, server, admin, false).await;
+    reader
+        .run(|browser, url| async move {
+            let browser = &browser;
+            // A new site sends its first visitor to the admin's setup.
+            browser.goto(&url).await.unwrap();
+            assert_eq!(text(browser, "h1").await, "Welcome to Broadsheet");
+            assert!(page_url(browser).await.ends_with("/admin/setup"));
+            fill(browser, "#f-name", "Grace Hopper").await;
+            fill(browser, "#f-email", "grace@example.com").await;
+            fill(browser, "#f-password", "a long enough password").await;
+            fill(browser, "#f-password_again", "a long enough password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert_eq!(text(browser, "h1").await, "Good to see you, Grace Hopper");
+            assert_eq!(
+                attr(browser, ".admin-nav a[aria-current=page]", "href")
+                    .await
+                    .as_deref(),
+                Some("/admin")
+            );
+
+            submit(browser, ".admin-user button").await;
+            assert_eq!(text(browser, "h1").await, "Sign in");
+            fill(browser, "#f-email", "grace@example.com").await;
+            fill(browser, "#f-password", "not the password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert!(
+                text(browser, ".notice-error")
+                    .await
+                    .contains("do not match")
+            );
+            assert_eq!(
+                attr(browser, "#f-email", "value").await.as_deref(),
+                Some("grace@example.com")
+            );
+            fill(browser, "#f-password", "a long enough password").await;
+            submit(browser, "main button[type=submit]").await;
+            assert_eq!(text(browser, "h1").await, "Good to see you, Grace Hopper");
+            browser.goto(&format!("{url}/audit")).await.unwrap();
+            assert_eq!(
+                text(browser, ".audit tbody td:nth-child(3)").await,
+                "user.setup"
             );
         })
         .await;

@@ -1,6 +1,7 @@
 //! Error pages: themed, with the right status, and helpful.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -13,6 +14,7 @@ use broadsheet_domain::{
     Session, SiteDump, SiteSettings, SlugLookup, Store, StoreError, Tag, User, UserChanges, UserId,
     ViewHit,
 };
+use broadsheet_domain::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 use chrono::{DateTime, NaiveDate, Utc};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -144,6 +146,12 @@ impl Store for BrokenStore {
         broken()
     }
     async fn list_articles(&self, _: &ArticleQuery) -> StoreResult<Paged<Article>> {
+        broken()
+    }
+    async fn publish_due(&self, _: ArticleId, _: DateTime<Utc>) -> StoreResult<bool> {
+        broken()
+    }
+    async fn scheduled_articles(&self) -> StoreResult<Vec<(ArticleId, DateTime<Utc>)>> {
         broken()
     }
     async fn tag_by_slug(&self, _: &str) -> StoreResult<Tag> {
@@ -285,6 +293,43 @@ impl AccountStore for BrokenStore {
         broken()
     }
     async fn list_audit(&self, _: u32, _: u32) -> StoreResult<Paged<AuditEntry>> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
+impl JobStore for BrokenStore {
+    async fn enqueue_job(&self, _: &NewJob) -> StoreResult<JobId> {
+        broken()
+    }
+    async fn claim_jobs(&self, _: DateTime<Utc>, _: Duration, _: u32) -> StoreResult<Vec<Job>> {
+        broken()
+    }
+    async fn complete_job(&self, _: JobId, _: DateTime<Utc>) -> StoreResult<()> {
+        broken()
+    }
+    async fn fail_job(
+        &self,
+        _: JobId,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> StoreResult<JobState> {
+        broken()
+    }
+    async fn retry_job(&self, _: JobId, _: DateTime<Utc>) -> StoreResult<()> {
+        broken()
+    }
+    async fn job_by_id(&self, _: JobId) -> StoreResult<Job> {
+        broken()
+    }
+    async fn list_jobs(&self, _: Option<JobState>, _: u32) -> StoreResult<Vec<Job>> {
+        broken()
+    }
+    async fn job_counts(&self) -> StoreResult<JobCounts> {
+        broken()
+    }
+    async fn prune_jobs(&self, _: DateTime<Utc>) -> StoreResult<u64> {
         broken()
     }
 }

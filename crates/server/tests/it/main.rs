@@ -3,11 +3,13 @@
 
 mod admin_auth;
 mod admin_dashboard;
+mod admin_users;
 mod assets;
 mod browser;
 mod cli;
 mod engagement;
 mod errors;
+mod jobs;
 mod multinode;
 mod pages;
 mod process;

@@ -431,3 +431,61 @@ async fn votes_split_across_two_nodes_give_exact_counters_and_reach_live_streams
     drop((a, b));
     db.drop_database().await;
 }
+
+#[tokio::test]
+async fn two_nodes_publish_a_scheduled_article_once() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::with_database(dir.path(), &db.url)
+        .with_config_text("[jobs]\npoll_interval_ms = 20\n");
+    let (a, b) = (site.spawn(), site.spawn());
+    let (a, b) = (a.ready(), b.ready());
+
+    // Published from the CLI a few seconds ahead: saved as scheduled, with its job.
+    // Whole seconds, as the file gives it.
+    let at =
+        chrono::SubsecRound::trunc_subsecs(chrono::Utc::now() + chrono::TimeDelta::seconds(3), 0);
+    let story = dir.path().join("later.md");
+    std::fs::write(
+        &story,
+        format!(
+            "---\ntitle: Tide tables for June\nslug: tide-tables\ndate: {}\n---\nLow water at noon.\n",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    )
+    .unwrap();
+    let said = site.ok(&["article", "publish", story.to_str().unwrap()]);
+    assert!(said.contains("(scheduled)"), "{said}");
+
+    let published =
+        "SELECT count(*) FROM articles WHERE slug = 'tide-tables' AND status = 'published'";
+    let start = std::time::Instant::now();
+    while db.query_i64(published).await == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "not published within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(chrono::Utc::now() >= at, "not before its time");
+    // Both nodes kept polling meanwhile; give a second claim, were one possible, time.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let jobs = db
+        .query_i64("SELECT count(*) FROM jobs WHERE kind = 'publish_article'")
+        .await;
+    let done_once = db
+        .query_i64(
+            "SELECT count(*) FROM jobs WHERE kind = 'publish_article' AND state = 'done' \
+             AND attempts = 1",
+        )
+        .await;
+    assert_eq!((jobs, done_once), (1, 1), "one job, run once");
+    for node in [&a, &b] {
+        node.wait_for("/", WITHIN, |p| p.body.contains("Tide tables for June"))
+            .await;
+    }
+    drop((a, b));
+    db.drop_database().await;
+}

@@ -137,6 +137,7 @@ impl Starting {
                     return Server {
                         child: self.child.take().expect("ready runs once"),
                         base: format!("http://{addr}"),
+                        startup_log: log,
                         client: reqwest::Client::builder()
                             .redirect(reqwest::redirect::Policy::none())
                             .build()
@@ -172,6 +173,8 @@ impl Drop for Starting {
 pub struct Server {
     child: Child,
     pub base: String,
+    /// What the server logged before it was ready.
+    pub startup_log: String,
     client: reqwest::Client,
 }
 

@@ -2,12 +2,14 @@
 //! [`broadsheet_domain::Store`] trait and runs it against every backend (see
 //! [`backends`]), so SQLite and PostgreSQL are held to the same observable behaviour.
 
+mod accounts;
 mod articles;
 mod backends;
 mod changes;
 mod dump;
 mod engagement;
 mod fixtures;
+mod jobs;
 mod listing;
 mod settings;
 mod slugs;

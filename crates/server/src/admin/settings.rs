@@ -1,0 +1,264 @@
+//! The site settings page (`Action::ManageSettings`): title, description, time zone,
+//! language, reading speeds, articles per page and the reaction set. The form is
+//! checked as a whole by [`SiteSettings::validate`]; a bad value is shown again as
+//! typed, with its problem next to it, and nothing is saved.
+
+use std::collections::BTreeSet;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use broadsheet_domain::engagement::{ReactionDef, validate_reactions};
+use broadsheet_domain::{Action, SiteSettings, Target, ValidationErrors};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminRoute, audit, field_errors, render_status};
+use crate::app::AppState;
+use crate::auth::SignedIn;
+use crate::error::AppError;
+
+pub fn routes() -> Vec<AdminRoute> {
+    vec![
+        AdminRoute::get("/admin/settings", show),
+        AdminRoute::post("/admin/settings", save),
+    ]
+}
+
+/// The form as typed: every field a string, so a bad value can be shown again as is.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SettingsForm {
+    title: String,
+    description: String,
+    time_zone: String,
+    language: String,
+    words_per_minute: String,
+    cjk_chars_per_minute: String,
+    per_page: String,
+    /// One reaction per line: `key | emoji | label`.
+    reactions: String,
+}
+
+impl SettingsForm {
+    fn of(settings: &SiteSettings) -> SettingsForm {
+        SettingsForm {
+            title: settings.title.clone(),
+            description: settings.description.clone(),
+            time_zone: settings.time_zone.clone(),
+            language: settings.language.clone(),
+            words_per_minute: settings.reading_speed.words_per_minute.to_string(),
+            cjk_chars_per_minute: settings.reading_speed.cjk_chars_per_minute.to_string(),
+            per_page: settings.per_page.to_string(),
+            reactions: settings
+                .reactions
+                .iter()
+                .map(|r| format!("{} | {} | {}", r.key, r.emoji, r.label))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    /// The settings this form describes, starting from `current` (which keeps what
+    /// the form does not show), or every problem with it. Each field is set the way
+    /// `broadsheet settings set` sets it, so both name problems alike.
+    fn apply(&self, current: &SiteSettings) -> Result<SiteSettings, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let mut settings = current.clone();
+        let fields = [
+            ("title", &self.title),
+            ("description", &self.description),
+            ("time_zone", &self.time_zone),
+            ("language", &self.language),
+            ("words_per_minute", &self.words_per_minute),
+            ("cjk_chars_per_minute", &self.cjk_chars_per_minute),
+            ("per_page", &self.per_page),
+        ];
+        for (key, value) in fields {
+            // A refused value leaves `settings` as it was, so each problem is named
+            // once, under its own field.
+            if let Err(problems) = crate::settings::set(&mut settings, key, value) {
+                errors.0.extend(problems.0);
+            }
+        }
+        match parse_reactions(&self.reactions) {
+            Ok(reactions) => match validate_reactions(&reactions) {
+                Ok(()) => settings.reactions = reactions,
+                Err(problem) => errors.add("reactions", problem),
+            },
+            Err(problem) => errors.add("reactions", problem),
+        }
+        errors.into_result()?;
+        Ok(settings)
+    }
+}
+
+/// Reads `key | emoji | label` lines; blank lines are skipped.
+fn parse_reactions(text: &str) -> Result<Vec<ReactionDef>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+            match parts[..] {
+                [key, emoji, label] => Ok(ReactionDef {
+                    key: key.to_owned(),
+                    emoji: emoji.to_owned(),
+                    label: label.to_owned(),
+                }),
+                _ => Err(format!(
+                    "line {} should read key | emoji | label, like happy | 😀 | Happy",
+                    i + 1
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The names of the settings that differ, for the audit log.
+fn changed(before: &SiteSettings, after: &SiteSettings) -> String {
+    let mut names = BTreeSet::new();
+    let mut differs = |name: &'static str, same: bool| {
+        if !same {
+            names.insert(name);
+        }
+    };
+    differs("title", before.title == after.title);
+    differs("description", before.description == after.description);
+    differs("time_zone", before.time_zone == after.time_zone);
+    differs("language", before.language == after.language);
+    differs("reading_speed", before.reading_speed == after.reading_speed);
+    differs("per_page", before.per_page == after.per_page);
+    differs("reactions", before.reactions == after.reactions);
+    if names.is_empty() {
+        "nothing changed".to_owned()
+    } else {
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Saved {
+    saved: String,
+}
+
+/// GET /admin/settings
+async fn show(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Query(saved): Query<Saved>,
+) -> Result<Response, AppError> {
+    who.require(Action::ManageSettings, Target::Site)?;
+    let settings = state.store.settings().await?;
+    page(
+        &state,
+        &who,
+        StatusCode::OK,
+        &SettingsForm::of(&settings),
+        &ValidationErrors::default(),
+        saved.saved == "1",
+    )
+}
+
+/// POST /admin/settings
+async fn save(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Form(input): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    who.require(Action::ManageSettings, Target::Site)?;
+    let before = state.store.settings().await?;
+    let after = match input.apply(&before) {
+        Ok(after) => after,
+        Err(errors) => {
+            return page(
+                &state,
+                &who,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &input,
+                &errors,
+                false,
+            );
+        }
+    };
+    state.store.save_settings(&after).await?;
+    audit::record(
+        &state,
+        &who.user,
+        "settings.update",
+        "settings",
+        &changed(&before, &after),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}
+
+fn page(
+    state: &AppState,
+    who: &SignedIn,
+    status: StatusCode,
+    form: &SettingsForm,
+    errors: &ValidationErrors,
+    saved: bool,
+) -> Result<Response, AppError> {
+    let time_zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    render_status(
+        state,
+        who,
+        status,
+        "admin/settings.html",
+        context! {
+            section => "settings",
+            form,
+            errors => field_errors(errors),
+            saved,
+            time_zones,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_round_trips_the_settings() {
+        let settings = SiteSettings::default();
+        let form = SettingsForm::of(&settings);
+        assert_eq!(form.apply(&settings).unwrap(), settings);
+    }
+
+    #[test]
+    fn every_bad_field_is_named_once() {
+        let form = SettingsForm {
+            words_per_minute: "fast".into(),
+            time_zone: "Mars/Olympus".into(),
+            reactions: "happy | 😀".into(),
+            ..SettingsForm::of(&SiteSettings::default())
+        };
+        let errors = form.apply(&SiteSettings::default()).unwrap_err();
+        assert!(
+            errors
+                .for_field("words_per_minute")
+                .unwrap()
+                .contains("fast")
+        );
+        assert!(errors.for_field("time_zone").is_some());
+        assert!(errors.for_field("reactions").unwrap().contains("line 1"));
+        assert_eq!(errors.0.len(), 3, "{errors}");
+    }
+
+    #[test]
+    fn changes_are_named() {
+        let before = SiteSettings::default();
+        let after = SiteSettings {
+            title: "New".into(),
+            per_page: 20,
+            ..before.clone()
+        };
+        assert_eq!(changed(&before, &after), "per_page, title");
+        assert_eq!(changed(&before, &before), "nothing changed");
+    }
+}
