@@ -309,8 +309,7 @@ pub struct Article {
 impl Article {
     /// Whether readers may see it at `now`.
     pub fn is_public(&self, now: DateTime<Utc>) -> bool {
-        matches!(self.status, Status::Published | Status::Scheduled)
-            && self.published_at.is_some_and(|at| at <= now)
+        is_public(self.status, self.published_at, now)
     }
 
     /// The public path: `/YYYY/MM/DD/slug/` for articles (the date in the site's time
@@ -350,6 +349,13 @@ impl Article {
             featured: self.featured,
         }
     }
+}
+
+/// Whether readers may see an article in this state at `now` (see
+/// [`Article::is_public`]), for callers that hold only these fields.
+pub fn is_public(status: Status, published_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    matches!(status, Status::Published | Status::Scheduled)
+        && published_at.is_some_and(|at| at <= now)
 }
 
 /// The public path of an article or page (see [`Article::permalink`]), for callers

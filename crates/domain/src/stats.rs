@@ -114,6 +114,11 @@ pub struct TopArticle {
 }
 
 impl TopArticle {
+    /// Whether readers may see it at `now`, as [`crate::Article::is_public`] says.
+    pub fn is_public(&self, now: DateTime<Utc>) -> bool {
+        crate::article::is_public(self.status, self.published_at, now)
+    }
+
     /// The public path, as [`crate::Article::permalink`] makes it.
     pub fn permalink(&self, tz: chrono_tz::Tz) -> String {
         crate::article::permalink(self.kind, &self.slug, self.published_at, tz)
