@@ -345,26 +345,13 @@ pub struct Article {
 impl Article {
     /// Whether readers may see it at `now`.
     pub fn is_public(&self, now: DateTime<Utc>) -> bool {
-        matches!(self.status, Status::Published | Status::Scheduled)
-            && self.published_at.is_some_and(|at| at <= now)
+        is_public(self.status, self.published_at, now)
     }
 
     /// The public path: `/YYYY/MM/DD/slug/` for articles (the date in the site's time
     /// zone, as WordPress does, so imported sites keep their URLs), `/slug/` for pages.
     pub fn permalink(&self, tz: chrono_tz::Tz) -> String {
-        match (self.kind, self.published_at) {
-            (ContentKind::Article, Some(at)) => {
-                let local = at.with_timezone(&tz);
-                format!(
-                    "/{:04}/{:02}/{:02}/{}/",
-                    local.year(),
-                    local.month(),
-                    local.day(),
-                    self.slug
-                )
-            }
-            _ => format!("/{}/", self.slug),
-        }
+        permalink(self.kind, &self.slug, self.published_at, tz)
     }
 
     /// Whether the article was edited after it was published (worth showing "Updated").
@@ -398,6 +385,35 @@ impl Article {
             featured: self.featured,
             saved_by: None,
         }
+    }
+}
+
+/// Whether readers may see an article in this state at `now` (see
+/// [`Article::is_public`]), for callers that hold only these fields.
+pub fn is_public(status: Status, published_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    matches!(status, Status::Published | Status::Scheduled)
+        && published_at.is_some_and(|at| at <= now)
+}
+
+/// The public path of an article or page (see [`Article::permalink`]), for callers
+/// that hold only these fields.
+pub fn permalink(
+    kind: ContentKind,
+    slug: &str,
+    published_at: Option<DateTime<Utc>>,
+    tz: chrono_tz::Tz,
+) -> String {
+    match (kind, published_at) {
+        (ContentKind::Article, Some(at)) => {
+            let local = at.with_timezone(&tz);
+            format!(
+                "/{:04}/{:02}/{:02}/{slug}/",
+                local.year(),
+                local.month(),
+                local.day(),
+            )
+        }
+        _ => format!("/{slug}/"),
     }
 }
 

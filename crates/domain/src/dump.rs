@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use crate::article::{Article, ArticleId};
 use crate::engagement::{Counts, NetworkHash, ReaderChoices, ReaderId};
 use crate::settings::SiteSettings;
+use crate::stats::Activity;
 use crate::user::User;
 
 /// The version of the dump format; bumped when a field changes meaning.
@@ -31,6 +32,18 @@ pub struct SiteDump {
     /// Each reader's choices, ordered by article id then reader id.
     #[serde(default)]
     pub reader_choices: Vec<ReaderRow>,
+    /// The dashboard's history: each article's activity per day, ordered by article id
+    /// then day.
+    #[serde(default)]
+    pub daily: Vec<DailyRow>,
+}
+
+/// One article's activity on one day in a dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyRow {
+    pub article_id: ArticleId,
+    pub day: NaiveDate,
+    pub activity: Activity,
 }
 
 /// One article's counters in a dump.

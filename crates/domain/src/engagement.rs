@@ -276,25 +276,9 @@ pub struct EngagementView {
 }
 
 impl EngagementView {
-    /// Shapes counters for display with the site's reaction set; reactions that were
-    /// removed from the set are not shown and do not count toward percentages.
+    /// Shapes counters for display with the site's reaction set (see
+    /// [`reaction_shares`]).
     pub fn new(article_id: ArticleId, counts: &Counts, set: &[ReactionDef]) -> EngagementView {
-        let reaction_counts: Vec<u64> = set
-            .iter()
-            .map(|r| counts.reactions.get(&r.key).copied().unwrap_or(0))
-            .collect();
-        let reactions = set
-            .iter()
-            .zip(&reaction_counts)
-            .zip(largest_remainder(&reaction_counts))
-            .map(|((r, &count), percent)| ReactionShare {
-                key: r.key.clone(),
-                label: r.label.clone(),
-                emoji: r.emoji.clone(),
-                count,
-                percent,
-            })
-            .collect();
         let by_star_desc: Vec<u64> = counts.ratings.iter().rev().copied().collect();
         let stars = by_star_desc
             .iter()
@@ -306,27 +290,59 @@ impl EngagementView {
                 percent,
             })
             .collect();
-        let count: u64 = counts.ratings.iter().sum();
-        let sum: u64 = counts
-            .ratings
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| (i as u64 + 1) * c)
-            .sum();
-        let average = (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0);
         EngagementView {
             article_id,
             views: counts.views,
             likes: counts.likes,
             dislikes: counts.dislikes,
             comments: counts.comments,
-            reactions,
+            reactions: reaction_shares(&counts.reactions, set),
             rating: RatingSummary {
-                average,
-                count,
+                average: counts.rating_average(),
+                count: counts.rating_count(),
                 stars,
             },
         }
+    }
+}
+
+/// Reaction counts by key shaped for display with the site's reaction set, in the
+/// set's order: reactions that were removed from the set are not shown and do not
+/// count toward percentages.
+pub fn reaction_shares(counts: &BTreeMap<String, u64>, set: &[ReactionDef]) -> Vec<ReactionShare> {
+    let reaction_counts: Vec<u64> = set
+        .iter()
+        .map(|r| counts.get(&r.key).copied().unwrap_or(0))
+        .collect();
+    set.iter()
+        .zip(&reaction_counts)
+        .zip(largest_remainder(&reaction_counts))
+        .map(|((r, &count), percent)| ReactionShare {
+            key: r.key.clone(),
+            label: r.label.clone(),
+            emoji: r.emoji.clone(),
+            count,
+            percent,
+        })
+        .collect()
+}
+
+impl Counts {
+    /// How many readers rated.
+    pub fn rating_count(&self) -> u64 {
+        self.ratings.iter().sum()
+    }
+
+    /// The mean rating to one decimal, once anyone rated.
+    pub fn rating_average(&self) -> Option<f64> {
+        let count = self.rating_count();
+        let sum: u64 = self
+            .ratings
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (i as u64 + 1) * c)
+            .sum();
+        (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod render;
 pub mod revision;
 pub mod settings;
 pub mod slug;
+pub mod stats;
 pub mod store;
 pub mod tag;
 pub mod user;
@@ -33,7 +34,7 @@ pub use article::{
     RenderedBody, SlugLookup, SourceFormat, Status, Visibility,
 };
 pub use change::{Change, ChangeStream};
-pub use dump::{ArticleCounts, ReaderRow, SiteDump, SlugRedirect};
+pub use dump::{ArticleCounts, DailyRow, ReaderRow, SiteDump, SlugRedirect};
 pub use engagement::{
     Cast, CastOutcome, Counts, EngagementView, NetworkHash, ReactionDef, ReaderAction,
     ReaderChoices, ReaderId, ViewHit, Vote,
@@ -44,6 +45,7 @@ pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};
 pub use revision::{FieldChange, Revision, RevisionId, RevisionStore};
 pub use settings::SiteSettings;
+pub use stats::{Activity, DayActivity, StatsStore, TopArticle};
 pub use store::Store;
 pub use tag::Tag;
 pub use user::{NewUser, Role, User, UserId};

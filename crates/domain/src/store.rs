@@ -21,6 +21,7 @@ use crate::job::JobStore;
 use crate::media::MediaStore;
 use crate::revision::RevisionStore;
 use crate::settings::SiteSettings;
+use crate::stats::StatsStore;
 use crate::tag::Tag;
 use crate::user::{NewUser, User, UserId};
 
@@ -28,7 +29,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
 pub trait Store:
-    JobStore + RevisionStore + AccountStore + MediaStore + Send + Sync + 'static
+    JobStore + RevisionStore + AccountStore + MediaStore + StatsStore + Send + Sync + 'static
 {
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
@@ -113,8 +114,9 @@ pub trait Store:
     /// article's counters together, so counters always equal the rows. Votes and
     /// reactions toggle (see `ReaderAction`). A reader new to an article is refused
     /// (`NetworkCapReached`) when their network hash already added `network_cap`
-    /// readers to it on the cast's day. Publishes `Engagement(id)` once per article
-    /// whose counters changed.
+    /// readers to it on the cast's day. The article's activity on the cast's day
+    /// ([`crate::stats::Activity`]) moves in the same transaction. Publishes
+    /// `Engagement(id)` once per article whose counters changed.
     async fn cast(&self, casts: &[Cast], network_cap: u32) -> StoreResult<Vec<CastOutcome>>;
 
     /// An article's counters (zeros for an article nobody engaged with yet);
@@ -130,7 +132,8 @@ pub trait Store:
 
     /// Counts views: each (article, viewer, day) once, however often it is recorded and
     /// by however many nodes. Returns how many were new. Hits for unknown articles are
-    /// ignored. Publishes `Engagement(id)` for each article whose count grew.
+    /// ignored. New views count in the article's activity on their day too, in the same
+    /// transaction. Publishes `Engagement(id)` for each article whose count grew.
     async fn record_views(&self, hits: &[ViewHit]) -> StoreResult<u64>;
 
     /// The salt for network hashes on `day`, shared by every node: the first caller's

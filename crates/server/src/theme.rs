@@ -84,6 +84,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/home.html"),
     ),
     (
+        "admin/dashboard.html",
+        include_str!("../templates/admin/dashboard.html"),
+    ),
+    (
         "admin/audit.html",
         include_str!("../templates/admin/audit.html"),
     ),

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use broadsheet_domain::dump::{ArticleCounts, ReaderRow};
 use broadsheet_domain::engagement::{CounterDelta, check_ratings};
+use broadsheet_domain::stats::DailyTally;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
     ArticleId, Cast, CastOutcome, Counts, NetworkHash, ReaderChoices, ReaderId, StoreError,
@@ -26,6 +27,7 @@ use chrono::{NaiveDate, TimeDelta};
 use sqlx::PgConnection;
 
 use crate::rows::db_error;
+use crate::stats;
 
 /// Days of view rows kept before the newest day recorded: enough that a viewer is
 /// counted once per day even while nodes (or the site's time zone) straddle midnight.
@@ -58,6 +60,7 @@ macro_rules! select_counts {
         )
     };
 }
+pub(crate) use select_counts;
 
 /// Applies `casts` in order (see [`broadsheet_domain::Store::cast`]). Returns each
 /// cast's outcome and the articles whose counters changed, by id.
@@ -85,6 +88,7 @@ pub(crate) async fn cast(
     .into_iter()
     .collect();
     let mut deltas: BTreeMap<ArticleId, CounterDelta> = BTreeMap::new();
+    let mut daily = DailyTally::new();
     let mut outcomes = Vec::with_capacity(casts.len());
     for cast in casts {
         if !known.contains(&cast.article.0) {
@@ -140,10 +144,15 @@ pub(crate) async fn cast(
                 .entry(cast.article)
                 .or_default()
                 .record(&before, &after);
+            daily
+                .entry((cast.article, cast.day))
+                .or_default()
+                .record(&before, &after);
         }
         outcomes.push(CastOutcome::Applied);
     }
     let changed = add_deltas(conn, deltas).await?;
+    stats::add_daily(conn, &daily).await?;
     Ok((outcomes, changed))
 }
 
@@ -197,7 +206,7 @@ pub(crate) async fn record_views(
     // order, so two nodes recording the same views wait for each other rather than
     // deadlock. The EXISTS makes a hit for an unknown article insert nothing, where the
     // foreign key would fail the statement and with it the batch.
-    let grew: Vec<(i64, i64)> = sqlx::query_as(
+    let grew: Vec<(i64, NaiveDate, i64)> = sqlx::query_as(
         "WITH inserted AS ( \
              INSERT INTO article_views (day, article_id, viewer) \
              SELECT h.day, h.article_id, h.viewer \
@@ -205,8 +214,9 @@ pub(crate) async fn record_views(
              WHERE EXISTS (SELECT 1 FROM articles a WHERE a.id = h.article_id) \
              ORDER BY h.day, h.article_id, h.viewer \
              ON CONFLICT DO NOTHING \
-             RETURNING article_id) \
-         SELECT article_id, COUNT(*) FROM inserted GROUP BY article_id ORDER BY article_id",
+             RETURNING article_id, day) \
+         SELECT article_id, day, COUNT(*) FROM inserted \
+         GROUP BY article_id, day ORDER BY article_id, day",
     )
     .bind(&days)
     .bind(&articles)
@@ -215,18 +225,17 @@ pub(crate) async fn record_views(
     .await
     .map_err(db_error)?;
     let mut counted = 0;
-    let mut deltas = BTreeMap::new();
-    for (article, views) in grew {
-        counted += unsigned(views)?;
-        deltas.insert(
-            ArticleId(article),
-            CounterDelta {
-                views,
-                ..CounterDelta::default()
-            },
-        );
+    let mut deltas: BTreeMap<ArticleId, CounterDelta> = BTreeMap::new();
+    let mut daily = DailyTally::new();
+    for (article, day, views) in grew {
+        let article = ArticleId(article);
+        let new_views = unsigned(views)?;
+        counted += new_views;
+        deltas.entry(article).or_default().views += views;
+        daily.entry((article, day)).or_default().views += new_views;
     }
     let grew = add_deltas(conn, deltas).await?;
+    stats::add_daily(conn, &daily).await?;
     Ok((counted, grew))
 }
 
@@ -504,7 +513,7 @@ fn choices_of(
 }
 
 #[derive(sqlx::FromRow)]
-struct CountsRow {
+pub(crate) struct CountsRow {
     article_id: i64,
     views: i64,
     likes: i64,
@@ -520,7 +529,7 @@ struct CountsRow {
 }
 
 impl CountsRow {
-    fn try_into_counts(self) -> StoreResult<ArticleCounts> {
+    pub(crate) fn try_into_counts(self) -> StoreResult<ArticleCounts> {
         let reactions = match self.reactions {
             Some(json) => serde_json::from_str(&json).map_err(StoreError::backend)?,
             None => BTreeMap::new(),
@@ -572,10 +581,10 @@ impl ReaderRowRow {
 
 /// A counter as the domain counts it; a negative one means the counters no longer
 /// match the rows, which is worth an error rather than a number.
-fn unsigned(count: i64) -> StoreResult<u64> {
+pub(crate) fn unsigned(count: i64) -> StoreResult<u64> {
     u64::try_from(count).map_err(|_| StoreError::Backend(format!("a counter of {count}")))
 }
 
-fn signed(count: u64) -> StoreResult<i64> {
+pub(crate) fn signed(count: u64) -> StoreResult<i64> {
     i64::try_from(count).map_err(StoreError::backend)
 }

@@ -34,6 +34,7 @@ mod jobs;
 mod media;
 mod revisions;
 mod rows;
+mod stats;
 
 use std::str::FromStr;
 
@@ -396,6 +397,7 @@ impl Store for PgStore {
         .await
         .map_err(db_error)?;
         let (counts, reader_choices) = engagement::export(&mut tx).await?;
+        let daily = stats::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -414,6 +416,7 @@ impl Store for PgStore {
                 .collect(),
             counts,
             reader_choices,
+            daily,
         })
     }
 
@@ -442,6 +445,7 @@ impl Store for PgStore {
             articles::add_redirect(&mut tx, &redirect.slug, redirect.article_id).await?;
         }
         engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
+        stats::import(&mut tx, &dump.daily).await?;
         // Rows inserted with their own ids leave the identities behind; the next new
         // user or article must not be handed an id the dump already used.
         for table in [

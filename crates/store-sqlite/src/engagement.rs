@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use broadsheet_domain::dump::{ArticleCounts, ReaderRow};
 use broadsheet_domain::engagement::{CounterDelta, check_ratings};
+use broadsheet_domain::stats::DailyTally;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
     ArticleId, Cast, CastOutcome, Counts, NetworkHash, ReaderChoices, ReaderId, StoreError,
@@ -20,6 +21,7 @@ use chrono::{NaiveDate, TimeDelta};
 use sqlx::SqliteConnection;
 
 use crate::rows::{db_error, millis};
+use crate::stats;
 
 /// Days of view rows kept before the newest day recorded: enough that a viewer is
 /// counted once per day even while nodes (or the site's time zone) straddle midnight.
@@ -52,6 +54,7 @@ macro_rules! select_counts {
         )
     };
 }
+pub(crate) use select_counts;
 
 /// Applies `casts` in order (see [`broadsheet_domain::Store::cast`]). Returns each
 /// cast's outcome and the articles whose counters changed, by id.
@@ -64,6 +67,7 @@ pub(crate) async fn cast(
     let now = millis(clock::now());
     let mut exists: HashMap<ArticleId, bool> = HashMap::new();
     let mut deltas: BTreeMap<ArticleId, CounterDelta> = BTreeMap::new();
+    let mut daily = DailyTally::new();
     let mut outcomes = Vec::with_capacity(casts.len());
     for cast in casts {
         let known = match exists.get(&cast.article) {
@@ -132,10 +136,15 @@ pub(crate) async fn cast(
                 .entry(cast.article)
                 .or_default()
                 .record(&before, &after);
+            daily
+                .entry((cast.article, cast.day))
+                .or_default()
+                .record(&before, &after);
         }
         outcomes.push(CastOutcome::Applied);
     }
     let changed = add_deltas(conn, deltas).await?;
+    stats::add_daily(conn, &daily).await?;
     Ok((outcomes, changed))
 }
 
@@ -183,6 +192,7 @@ pub(crate) async fn record_views(
     };
     prune_views(conn, newest, hits.len()).await?;
     let mut deltas: BTreeMap<ArticleId, CounterDelta> = BTreeMap::new();
+    let mut daily = DailyTally::new();
     let mut counted = 0;
     for hit in hits {
         // The EXISTS makes a hit for an unknown article insert nothing, where the
@@ -202,9 +212,11 @@ pub(crate) async fn record_views(
         if inserted > 0 {
             counted += inserted;
             deltas.entry(hit.article).or_default().views += 1;
+            daily.entry((hit.article, hit.day)).or_default().views += 1;
         }
     }
     let grew = add_deltas(conn, deltas).await?;
+    stats::add_daily(conn, &daily).await?;
     Ok((counted, grew))
 }
 
@@ -439,7 +451,7 @@ fn choices_of(
 }
 
 #[derive(sqlx::FromRow)]
-struct CountsRow {
+pub(crate) struct CountsRow {
     article_id: i64,
     views: i64,
     likes: i64,
@@ -455,7 +467,7 @@ struct CountsRow {
 }
 
 impl CountsRow {
-    fn try_into_counts(self) -> StoreResult<ArticleCounts> {
+    pub(crate) fn try_into_counts(self) -> StoreResult<ArticleCounts> {
         let reactions = match self.reactions {
             Some(json) => serde_json::from_str(&json).map_err(StoreError::backend)?,
             None => BTreeMap::new(),
@@ -507,10 +519,10 @@ impl ReaderRowRow {
 
 /// A counter as the domain counts it; a negative one means the counters no longer
 /// match the rows, which is worth an error rather than a number.
-fn unsigned(count: i64) -> StoreResult<u64> {
+pub(crate) fn unsigned(count: i64) -> StoreResult<u64> {
     u64::try_from(count).map_err(|_| StoreError::Backend(format!("a counter of {count}")))
 }
 
-fn signed(count: u64) -> StoreResult<i64> {
+pub(crate) fn signed(count: u64) -> StoreResult<i64> {
     i64::try_from(count).map_err(StoreError::backend)
 }

@@ -34,6 +34,7 @@ mod jobs;
 mod media;
 mod revisions;
 mod rows;
+mod stats;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -351,6 +352,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db_error)?;
         let (counts, reader_choices) = engagement::export(&mut tx).await?;
+        let daily = stats::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -369,6 +371,7 @@ impl Store for SqliteStore {
                 .collect(),
             counts,
             reader_choices,
+            daily,
         })
     }
 
@@ -397,6 +400,7 @@ impl Store for SqliteStore {
             articles::add_redirect(&mut tx, &redirect.slug, redirect.article_id).await?;
         }
         engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
+        stats::import(&mut tx, &dump.daily).await?;
         // AUTOINCREMENT has already moved its counters past the ids inserted above.
         changes::publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)

@@ -3,8 +3,9 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use broadsheet_domain::{Action, NewAuditEntry, Target, User, clock};
+use broadsheet_domain::{Action, AuditEntry, NewAuditEntry, Target, User, clock};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -52,8 +53,28 @@ fn first() -> u32 {
     1
 }
 
+/// An instant as the newsroom reads it: to the minute, in the site's time zone.
+pub(super) fn local_minute(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Log entries as the audit page (and the dashboard's latest lines) show them.
+pub(super) fn entry_views(entries: &[AuditEntry], tz: Tz) -> Vec<EntryView> {
+    entries
+        .iter()
+        .map(|e| EntryView {
+            at: local_minute(e.at, tz),
+            at_iso: e.at.to_rfc3339(),
+            actor: e.actor_name.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            detail: e.detail.clone(),
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
-struct EntryView {
+pub(super) struct EntryView {
     at: String,
     at_iso: String,
     actor: String,
@@ -71,19 +92,7 @@ async fn list(
     who.require(Action::Operate, Target::Site)?;
     let tz = who.site.settings.tz();
     let log = state.store.list_audit(query.page.max(1), PER_PAGE).await?;
-    let local = |at: DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-    let entries: Vec<EntryView> = log
-        .items
-        .iter()
-        .map(|e| EntryView {
-            at: local(e.at),
-            at_iso: e.at.to_rfc3339(),
-            actor: e.actor_name.clone(),
-            action: e.action.clone(),
-            target: e.target.clone(),
-            detail: e.detail.clone(),
-        })
-        .collect();
+    let entries = entry_views(&log.items, tz);
     let pages = log.pages();
     render(
         &state,

@@ -15,6 +15,8 @@
 
 pub mod articles;
 pub mod audit;
+pub mod charts;
+pub mod dashboard;
 pub mod jobs;
 pub mod media;
 pub mod settings;
@@ -75,6 +77,7 @@ impl AdminRoute {
 pub fn route_table() -> Vec<AdminRoute> {
     [
         routes(),
+        dashboard::routes(),
         articles::routes(),
         media::routes(),
         users::routes(),
@@ -87,12 +90,9 @@ pub fn route_table() -> Vec<AdminRoute> {
     .collect()
 }
 
-/// The admin's own routes: the home page and signing out.
+/// The admin's own routes: signing out. (The home page is the dashboard's.)
 fn routes() -> Vec<AdminRoute> {
-    vec![
-        AdminRoute::get("/admin", home),
-        AdminRoute::post("/admin/logout", auth::login::logout),
-    ]
+    vec![AdminRoute::post("/admin/logout", auth::login::logout)]
 }
 
 /// The `/admin` router: the route table behind the session and CSRF guard, the
@@ -176,14 +176,20 @@ fn abilities(role: Role) -> Vec<&'static str> {
         .collect()
 }
 
-/// GET /admin: a welcome that says what the user may do. (The dashboard replaces it.)
-async fn home(State(state): State<AppState>, who: SignedIn) -> Result<Response, AppError> {
-    who.require(Action::CreateArticle, Target::Site)?;
+/// A page of the newsroom's home (`admin/home.html` or a template extending it): the
+/// greeting and what the user may do, with whatever `ctx` adds (the user's drafts, or
+/// the dashboard's numbers).
+pub(crate) fn home_page(
+    state: &AppState,
+    who: &SignedIn,
+    template: &str,
+    ctx: Value,
+) -> Result<Response, AppError> {
     render(
-        &state,
-        &who,
-        "admin/home.html",
-        context! { section => "home", abilities => abilities(who.user.role) },
+        state,
+        who,
+        template,
+        context! { section => "home", abilities => abilities(who.user.role), ..ctx },
     )
 }
 

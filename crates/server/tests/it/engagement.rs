@@ -20,7 +20,7 @@ const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 
 const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
 /// Limits high enough that only the test's own traffic matters.
-fn generous() -> RawEngagement {
+pub fn generous() -> RawEngagement {
     RawEngagement {
         votes_per_minute_per_reader: Some(10_000),
         votes_per_minute_per_network: Some(100_000),
@@ -44,7 +44,7 @@ async fn app_with(engagement: RawEngagement) -> (TestApp, Article) {
 }
 
 /// One browser: its own cookie jar, address and user agent.
-struct Reader<'a> {
+pub struct Reader<'a> {
     app: &'a TestApp,
     peer: SocketAddr,
     user_agent: &'static str,
@@ -54,11 +54,11 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(app: &'a TestApp) -> Reader<'a> {
+    pub fn new(app: &'a TestApp) -> Reader<'a> {
         Reader::at(app, "10.1.2.3")
     }
 
-    fn at(app: &'a TestApp, ip: &str) -> Reader<'a> {
+    pub fn at(app: &'a TestApp, ip: &str) -> Reader<'a> {
         Reader {
             app,
             peer: SocketAddr::new(ip.parse().expect("an IP"), 40_000),
@@ -73,7 +73,7 @@ impl<'a> Reader<'a> {
         self
     }
 
-    async fn send(
+    pub async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -114,7 +114,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Posts a widget's form, as a browser without JavaScript does.
-    async fn form(&mut self, id: ArticleId, action: &str, value: &str) -> TestResponse {
+    pub async fn form(&mut self, id: ArticleId, action: &str, value: &str) -> TestResponse {
         let body = format!("action={action}&value={value}");
         self.send(
             Method::POST,
@@ -155,7 +155,7 @@ async fn api(app: &TestApp, id: ArticleId) -> Value {
 }
 
 /// Polls until `check` holds, for at most `within`; returns how long it took.
-async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,

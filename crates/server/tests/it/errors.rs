@@ -324,6 +324,29 @@ impl broadsheet_domain::MediaStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::StatsStore for BrokenStore {
+    async fn activity_rows(
+        &self,
+        _: NaiveDate,
+        _: NaiveDate,
+    ) -> StoreResult<Vec<broadsheet_domain::DayActivity>> {
+        broken()
+    }
+
+    async fn top_articles(
+        &self,
+        _: NaiveDate,
+        _: u32,
+    ) -> StoreResult<Vec<broadsheet_domain::TopArticle>> {
+        broken()
+    }
+
+    async fn reaction_totals(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl AccountStore for BrokenStore {
     async fn create_session(&self, _: &Session) -> StoreResult<()> {
         broken()

@@ -147,8 +147,21 @@ async fn copy_story(source: Arc<dyn Store>, target: Arc<dyn Store>) {
         "by article, then reader"
     );
 
+    assert!(!dump.daily.is_empty(), "the dashboard's history moves too");
+    assert!(
+        dump.daily
+            .windows(2)
+            .all(|w| (w[0].article_id, w[0].day) < (w[1].article_id, w[1].day)),
+        "by article, then day"
+    );
+
     target.import_site(&dump).await.unwrap();
     assert_eq!(target.export_site().await.unwrap(), dump);
+    let month = (today() - chrono::TimeDelta::days(29), today());
+    assert_eq!(
+        target.daily_activity(month.0, month.1).await.unwrap(),
+        source.daily_activity(month.0, month.1).await.unwrap()
+    );
     for counted in &dump.counts {
         let id = counted.article_id;
         assert_eq!(target.counts(id).await.unwrap(), counted.counts);

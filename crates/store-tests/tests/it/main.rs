@@ -15,4 +15,5 @@ mod media;
 mod revisions;
 mod settings;
 mod slugs;
+mod stats;
 mod users;
