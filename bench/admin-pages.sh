@@ -11,15 +11,17 @@
 #
 #   bench/admin-pages.sh
 #
-# Knobs: ARTICLES (default 1000), DURATION (15s), CONNECTIONS (16), THREADS (2),
+# Each page is measured with one connection (a newsroom's latency) and with 16 at once
+# (a busy newsroom on two cores).
+#
+# Knobs: ARTICLES (default 1000), DURATION (15s), CONNECTIONS ("1 16"),
 # PORT (18100), BIN (a release binary to measure instead of building this tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ARTICLES=${ARTICLES:-1000}
 DURATION=${DURATION:-15s}
-CONNECTIONS=${CONNECTIONS:-16}
-THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-1 16}
 PORT=${PORT:-18100}
 PASSWORD="bench-password-$RANDOM-$RANDOM"
 
@@ -101,21 +103,25 @@ SESSION=$(awk '$6 == "broadsheet_session" {print $7}' "$WORK/jar")
 COOKIE="Cookie: broadsheet_session=$SESSION"
 
 echo "admin pages, signed-in admin, SQLite, $ARTICLES articles, 30 days of activity,"
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores"
-printf '| %-16s | %10s | %8s | %8s | %8s |\n' page "req/s" p50 p99 KB
-printf '|%s|%s|%s|%s|%s|\n' ------------------ ------------ ---------- ---------- ----------
+echo "wrk -d$DURATION, $(nproc) cores"
+printf '| %-16s | %5s | %10s | %8s | %8s | %6s |\n' page conns "req/s" p50 p99 KB
+printf '|%s|%s|%s|%s|%s|%s|\n' ------------------ ------- ------------ ---------- ---------- --------
 for path in /admin /admin/articles; do
   status=$(curl -s -o "$WORK/page.html" -w '%{http_code}' -H "$COOKIE" "$URL$path")
   if [[ "$status" != 200 ]]; then
-    printf '| %-16s | %10s | %8s | %8s | %8s |\n' "$path" "($status)" - - -
+    printf '| %-16s | %5s | %10s | %8s | %8s | %6s |\n' "$path" - "($status)" - - -
     continue
   fi
+  kb=$(( $(stat -c %s "$WORK/page.html") / 1024 ))
   wrk -t2 -c4 -d2s -H "$COOKIE" "$URL$path" >/dev/null # warm-up
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$COOKIE" "$URL$path" > "$WORK/run.wrk"
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/run.wrk")
-  p50=$(awk '$1=="50%" {print $2}' "$WORK/run.wrk")
-  p99=$(awk '$1=="99%" {print $2}' "$WORK/run.wrk")
-  errors=$(awk '/Non-2xx or 3xx/ {print $5}' "$WORK/run.wrk")
-  [[ -z "$errors" ]] || { echo "$path: $errors non-2xx answers" >&2; exit 1; }
-  printf '| %-16s | %10s | %8s | %8s | %8s |\n' "$path" "$rps" "$p50" "$p99" "$(( $(stat -c %s "$WORK/page.html") / 1024 ))"
+  for conns in $CONNECTIONS; do
+    threads=$(( conns > 1 ? 2 : 1 ))
+    wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -H "$COOKIE" "$URL$path" > "$WORK/run.wrk"
+    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/run.wrk")
+    p50=$(awk '$1=="50%" {print $2}' "$WORK/run.wrk")
+    p99=$(awk '$1=="99%" {print $2}' "$WORK/run.wrk")
+    errors=$(awk '/Non-2xx or 3xx/ {print $5}' "$WORK/run.wrk")
+    [[ -z "$errors" ]] || { echo "$path: $errors non-2xx answers" >&2; exit 1; }
+    printf '| %-16s | %5s | %10s | %8s | %8s | %6s |\n' "$path" "$conns" "$rps" "$p50" "$p99" "$kb"
+  done
 done
