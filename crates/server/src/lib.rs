@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod cookies;
 pub mod db_copy;
 pub mod editorial;
 pub mod engagement;

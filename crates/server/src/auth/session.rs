@@ -7,7 +7,7 @@
 //! Its Max-Age follows the sliding expiry: it is sent again whenever the session's use
 //! is recorded.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use broadsheet_domain::account::SESSION_LIFETIME;
@@ -38,15 +38,7 @@ pub fn hash_token(token: &str) -> String {
 
 /// The session token in the request's cookies, if any.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
+    crate::cookies::value(headers, COOKIE).filter(|value| !value.is_empty())
 }
 
 fn secure(state: &AppState) -> &'static str {
@@ -136,6 +128,7 @@ mod tests {
 
     #[test]
     fn the_cookie_is_read_by_name() {
+        use axum::http::header;
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,

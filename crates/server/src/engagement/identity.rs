@@ -41,14 +41,7 @@ pub struct Reader {
 
 /// The reader id in the request's cookie, if it holds a valid one.
 pub fn reader_from_headers(headers: &HeaderMap) -> Option<ReaderId> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| ReaderId::parse(value.trim()))
+    crate::cookies::value(headers, COOKIE).and_then(ReaderId::parse)
 }
 
 /// The user agent, as sent (empty when absent).
