@@ -25,7 +25,9 @@ lists every article carrying it.
 
 ## Publish your first story
 
-Write a Markdown file with a little front matter:
+Open the newsroom at `/admin`: the first visit sets up your admin account, and
+**New article** opens the editor, with a live preview beside the text. Or write a
+Markdown file with a little front matter:
 
 ```markdown
 ---
@@ -43,7 +45,7 @@ old address keeps working with a permanent redirect.
 
 ## Where to go next
 
-- Add the people of your newsroom with `broadsheet user add`.
+- Add the people of your newsroom at `/admin/users` (or with `broadsheet user add`).
 - Read the README for configuration, PostgreSQL and running several nodes.
 - Replace this text, or this whole theme: any template can be overridden from a theme
   directory.
