@@ -1,0 +1,3 @@
+//! Readers' comments: screening new comments for spam ([`screen`]).
+
+pub mod screen;
