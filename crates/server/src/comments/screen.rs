@@ -7,8 +7,9 @@
 //! documented test values; a signed form token carrying the time the form was rendered
 //! (a submission less than [`MIN_FORM_SECONDS`] after it is refused, one without a
 //! valid token is held); the same text from the same email on the same article; the
-//! content classifier ([`broadsheet_domain::spam`]); then the site's moderation rules
-//! (blocklist words, the link count, hold everything unless the commenter is known).
+//! content classifier ([`broadsheet_domain::spam`], whose catch is held for a
+//! moderator); then the site's moderation rules (blocklist words, the link count, hold
+//! everything unless the commenter is known).
 //!
 //! Spam is never dropped: the verdict says why, and the comment is kept with status
 //! spam and that reason, so a moderator can rescue it.
@@ -173,8 +174,12 @@ pub async fn screen(state: &AppState, s: &Submission<'_>) -> Result<Verdict, App
             ValidationErrors::single("comment", "is one you have already posted here").into(),
         );
     }
+    // Held, not marked spam: the model learned from YouTube comments, and a news
+    // reader's "check out the minutes at https://..." can look like them.
     if spam::shipped().is_spam(s.body) {
-        return Ok(Verdict::Spam("the spam filter scored it as spam".into()));
+        return Ok(Verdict::Hold(
+            "the spam filter scored it as likely spam".into(),
+        ));
     }
     let settings = &state.chrome().await?.settings.comments;
     if let Some(reason) = held_by_rules(settings, s) {

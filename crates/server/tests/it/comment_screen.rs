@@ -173,7 +173,7 @@ async fn an_ordinary_comment_is_approved_and_each_bot_signal_is_caught() {
 
     let mut pitch = Form::new(&state).await;
     pitch.body = "CHECK OUT MY CHANNEL!!! please subscribe, free money".into();
-    spam(pitch.screen(&state, &article, None).await, "spam filter");
+    held(pitch.screen(&state, &article, None).await, "spam filter");
 }
 
 #[tokio::test]
