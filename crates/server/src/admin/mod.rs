@@ -165,6 +165,11 @@ const ABILITIES: &[(Action, Target, &str)] = &[
         Target::Site,
         "read the audit log and the job queue",
     ),
+    (
+        Action::ManagePersonalData,
+        Target::Site,
+        "export or erase a commenter's data",
+    ),
 ];
 
 /// The abilities of `role`, in words.
