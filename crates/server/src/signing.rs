@@ -7,11 +7,9 @@
 //! own prefixed message (`preview:…`, `stop:…`), so a signature for one kind is never
 //! accepted as another. Comparisons are constant-time.
 
-use broadsheet_domain::RevisionStore;
+use broadsheet_domain::{RevisionStore, StoreError};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-use crate::error::AppError;
 
 /// The key links are signed with.
 #[derive(Clone)]
@@ -21,9 +19,9 @@ pub struct SigningKey {
 
 impl SigningKey {
     /// The site's key: the one in the database, or a new random one if there is none.
-    pub async fn load(store: &dyn RevisionStore) -> Result<SigningKey, AppError> {
+    pub async fn load(store: &dyn RevisionStore) -> Result<SigningKey, StoreError> {
         let mut candidate = [0; 32];
-        getrandom::fill(&mut candidate).map_err(|e| AppError::internal(e.to_string()))?;
+        getrandom::fill(&mut candidate).map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(SigningKey {
             key: store.signing_key(candidate).await?,
         })
