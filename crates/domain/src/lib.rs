@@ -12,6 +12,7 @@ pub mod account;
 pub mod article;
 pub mod change;
 pub mod clock;
+pub mod comment;
 pub mod dump;
 pub mod engagement;
 pub mod error;
@@ -34,6 +35,10 @@ pub use article::{
     RenderedBody, SlugLookup, SourceFormat, Status, Visibility,
 };
 pub use change::{Change, ChangeStream};
+pub use comment::{
+    CheckedComment, Comment, CommentCounts, CommentId, CommentInput, CommentPage, CommentQuery,
+    CommentSettings, CommentStatus, CommentStore, NewComment,
+};
 pub use dump::{ArticleCounts, DailyRow, ReaderRow, SiteDump, SlugRedirect};
 pub use engagement::{
     Cast, CastOutcome, Counts, EngagementView, NetworkHash, ReactionDef, ReaderAction,

@@ -29,6 +29,7 @@
 mod accounts;
 mod articles;
 mod changes;
+mod comments;
 mod engagement;
 mod jobs;
 mod media;
