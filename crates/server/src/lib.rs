@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backend;
 pub mod cache;
 pub mod cli;
+pub mod comments;
 pub mod config;
 pub mod db_copy;
 pub mod editorial;

@@ -124,14 +124,24 @@ mod tests {
         set(&mut s, "comments_hold_all", "yes").unwrap();
         set(&mut s, "comments_enabled", "off").unwrap();
         set(&mut s, "comments_max_links", "4").unwrap();
-        set(&mut s, "comments_blocklist", "casino, Cheap pills\n\n viagra ").unwrap();
+        set(
+            &mut s,
+            "comments_blocklist",
+            "casino, Cheap pills\n\n viagra ",
+        )
+        .unwrap();
         assert!(s.comments.hold_all && !s.comments.enabled);
         assert_eq!(s.comments.max_links, 4);
         assert_eq!(s.comments.blocklist, ["casino", "Cheap pills", "viagra"]);
         assert_eq!(blocklist_text(&s), "casino\nCheap pills\nviagra");
         let before = s.clone();
         let problem = set(&mut s, "comments_hold_all", "maybe").unwrap_err();
-        assert!(problem.for_field("comments_hold_all").unwrap().contains("maybe"));
+        assert!(
+            problem
+                .for_field("comments_hold_all")
+                .unwrap()
+                .contains("maybe")
+        );
         assert!(
             set(&mut s, "comments_max_depth", "0")
                 .unwrap_err()

@@ -16,6 +16,7 @@
 pub mod articles;
 pub mod audit;
 pub mod charts;
+pub mod comments;
 pub mod dashboard;
 pub mod jobs;
 pub mod media;
@@ -79,6 +80,7 @@ pub fn route_table() -> Vec<AdminRoute> {
         routes(),
         dashboard::routes(),
         articles::routes(),
+        comments::routes(),
         media::routes(),
         users::routes(),
         settings::routes(),
@@ -218,6 +220,12 @@ const NAV: &[NavItem] = &[
         label: "Articles",
         path: "/admin/articles",
         action: Action::CreateArticle,
+    },
+    NavItem {
+        key: "comments",
+        label: "Comments",
+        path: "/admin/comments",
+        action: Action::ModerateComments,
     },
     NavItem {
         key: "media",

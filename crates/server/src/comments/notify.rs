@@ -64,7 +64,9 @@ pub async fn approved(
         return Ok(());
     };
     let parent = store.comment_by_id(parent_id).await?;
-    let to_self = parent.author_email.eq_ignore_ascii_case(&comment.author_email);
+    let to_self = parent
+        .author_email
+        .eq_ignore_ascii_case(&comment.author_email);
     // An erased commenter has no address left to write to.
     if !parent.notify_replies || parent.author_email.is_empty() || to_self {
         return Ok(());
@@ -122,7 +124,7 @@ async fn held(store: &dyn Store, base_url: &str, comment: &Comment) -> Result<()
     for user in recipients {
         let stop = StopToken::Moderation(user.id).link(&key, base_url);
         let email = held_email(&settings, &article, comment, &user, base_url, stop);
-        let job_key = format!("comment-held:{}:{}", comment.id, user.id);
+        let job_key = format!("comment-held:{}:{}", comment.id, user.id.0);
         enqueue_email(store, &email, Some(job_key)).await?;
     }
     Ok(())
@@ -143,10 +145,7 @@ fn held_email(
     let moderator = may_moderate(to);
     // Moderators need the address to judge the comment; others only the name.
     let commenter = match (&comment.author_url, moderator) {
-        (Some(url), true) => format!(
-            "{} <{}>, {url}",
-            comment.author_name, comment.author_email
-        ),
+        (Some(url), true) => format!("{} <{}>, {url}", comment.author_name, comment.author_email),
         (None, true) => format!("{} <{}>", comment.author_name, comment.author_email),
         (_, false) => comment.author_name.clone(),
     };

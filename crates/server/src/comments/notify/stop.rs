@@ -87,7 +87,9 @@ impl StopToken {
         match self {
             StopToken::Replies(id) => {
                 let comment = store.comment_by_id(id).await?;
-                store.stop_reply_notifications(&comment.author_email).await?;
+                store
+                    .stop_reply_notifications(&comment.author_email)
+                    .await?;
             }
             StopToken::Moderation(user) => {
                 store.set_comment_notices(user, false, clock::now()).await?;
@@ -195,7 +197,15 @@ mod tests {
         // The same number under the other kind, another number, or junk: refused.
         let swapped = format!("m{}", &replies[1..]);
         let other = replies.replacen("42", "43", 1);
-        for bad in [swapped.as_str(), &other, "r42", "r.abc", "x42.00", "", "é.é"] {
+        for bad in [
+            swapped.as_str(),
+            &other,
+            "r42",
+            "r.abc",
+            "x42.00",
+            "",
+            "é.é",
+        ] {
             assert_eq!(StopToken::verify(bad, &key), None, "{bad}");
         }
         assert!(
