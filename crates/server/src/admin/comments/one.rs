@@ -49,7 +49,12 @@ pub async fn show(
     let edit = EditForm {
         body: comment.body.clone(),
     };
-    let extra = context! { notice => notice(&query), edit, reply => ReplyForm::default() };
+    let extra = context! {
+        notice => notice(&query),
+        edit,
+        reply => ReplyForm::default(),
+        errors => field_errors(&ValidationErrors::default()),
+    };
     page(&state, &who, StatusCode::OK, &comment, extra).await
 }
 
