@@ -23,6 +23,7 @@ pub mod password;
 pub mod publish;
 pub mod serve;
 pub mod settings;
+pub mod signing;
 pub mod site;
 pub mod theme;
 pub mod welcome;

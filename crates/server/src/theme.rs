@@ -36,6 +36,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("page.html", include_str!("../templates/page.html")),
     ("error.html", include_str!("../templates/error.html")),
     (
+        "comments/stop.html",
+        include_str!("../templates/comments/stop.html"),
+    ),
+    (
         "partials/article_list.html",
         include_str!("../templates/partials/article_list.html"),
     ),
@@ -122,6 +126,18 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin/forms.html",
         include_str!("../templates/admin/forms.html"),
+    ),
+    (
+        "admin/comments.html",
+        include_str!("../templates/admin/comments.html"),
+    ),
+    (
+        "admin/comment.html",
+        include_str!("../templates/admin/comment.html"),
+    ),
+    (
+        "admin/commenter.html",
+        include_str!("../templates/admin/commenter.html"),
     ),
     (
         "admin/articles.html",

@@ -1,3 +1,5 @@
-//! Readers' comments: screening new comments for spam ([`screen`]).
+//! Readers' comments on the server side: spam screening of new comments ([`screen`])
+//! and notifications of new and approved comments ([`notify`]).
 
+pub mod notify;
 pub mod screen;

@@ -11,7 +11,7 @@ use crate::admin_auth::{Probe, assert_role_matrix};
 use crate::util::{TEST_PASSWORD, TestApp, TestResponse, send};
 
 /// The emails queued so far, oldest first.
-async fn outbox(app: &TestApp) -> Vec<Email> {
+pub(crate) async fn outbox(app: &TestApp) -> Vec<Email> {
     let mut jobs = app
         .store
         .list_jobs(Some(JobState::Queued), 100)

@@ -463,4 +463,12 @@ impl AccountStore for BrokenStore {
     async fn list_audit(&self, _: u32, _: u32) -> StoreResult<Paged<AuditEntry>> {
         broken()
     }
+
+    async fn set_comment_notices(&self, _: UserId, _: bool, _: DateTime<Utc>) -> StoreResult<()> {
+        broken()
+    }
+
+    async fn comment_notices_off(&self) -> StoreResult<Vec<UserId>> {
+        broken()
+    }
 }

@@ -3,6 +3,7 @@
 
 mod admin_articles;
 mod admin_auth;
+mod admin_comments;
 mod admin_dashboard;
 mod admin_users;
 mod assets;
