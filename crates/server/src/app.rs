@@ -134,6 +134,7 @@ pub fn build_router(state: AppState) -> Router {
     crate::site::routes(state.clone())
         .merge(crate::engagement::routes(state.clone()))
         .merge(crate::comments::notify::stop::routes(state.clone()))
+        .merge(crate::comments::routes(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -72,6 +72,14 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/partials/rating.html"),
     ),
     (
+        "partials/comment_count.html",
+        include_str!("../templates/partials/comment_count.html"),
+    ),
+    (
+        "partials/comments.html",
+        include_str!("../templates/partials/comments.html"),
+    ),
+    (
         "admin/layout.html",
         include_str!("../templates/admin/layout.html"),
     ),

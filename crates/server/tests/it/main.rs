@@ -10,6 +10,7 @@ mod assets;
 mod browser;
 mod cli;
 mod comment_screen;
+mod comments;
 mod engagement;
 mod errors;
 mod jobs;

@@ -31,6 +31,7 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub store: Arc<SqliteStore>,
     router: Router,
+    state: AppState,
     config: Config,
     /// Numbers the users made by role, so their names and emails differ.
     users_made: AtomicU32,
@@ -91,10 +92,11 @@ impl TestAppBuilder {
         let state = AppState::new(store.clone(), config.clone())
             .await
             .expect("the theme loads");
-        let router = broadsheet::build_router(state);
+        let router = broadsheet::build_router(state.clone());
         TestApp {
             store,
             router,
+            state,
             config,
             users_made: AtomicU32::new(0),
             _dir: dir,
@@ -114,6 +116,14 @@ impl TestApp {
     /// The directory holding the site's database file.
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()
+    }
+
+    /// The hidden token of a comment form rendered at `at`: a form rendered long
+    /// enough ago passes the spam screen's "too fast" check.
+    pub async fn comment_form_token(&self, at: DateTime<Utc>) -> String {
+        broadsheet::comments::screen::form_token(&self.state, at)
+            .await
+            .expect("a form token")
     }
 
     /// The router, for tests that serve it over a socket.
