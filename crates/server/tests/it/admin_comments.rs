@@ -460,7 +460,7 @@ async fn a_held_comment_emails_its_author_and_the_moderators_until_they_stop_it(
     page.assert_status(StatusCode::OK);
     assert_eq!(
         page.attrs("form[action='/comments/stop'] input[name=token]", "value"),
-        [token.clone()]
+        [token.as_str()]
     );
     assert!(app.store.comment_notices_off().await.unwrap().is_empty());
     // The button posts the token in the form.
