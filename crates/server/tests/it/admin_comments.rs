@@ -721,6 +721,7 @@ async fn the_settings_page_sets_the_comment_rules_and_names_a_bad_one() {
         ("cjk_chars_per_minute", "500"),
         ("per_page", "10"),
         ("reactions", "happy | 😀 | Happy"),
+        ("comments_section", "shown"),
         ("comments_hold_all", "true"),
         ("comments_max_depth", "3"),
         ("comments_max_length", "5000"),
