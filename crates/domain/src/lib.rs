@@ -24,6 +24,7 @@ pub mod render;
 pub mod revision;
 pub mod settings;
 pub mod slug;
+pub mod spam;
 pub mod stats;
 pub mod store;
 pub mod tag;

@@ -9,6 +9,7 @@ mod admin_users;
 mod assets;
 mod browser;
 mod cli;
+mod comment_screen;
 mod engagement;
 mod errors;
 mod jobs;

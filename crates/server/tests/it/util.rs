@@ -124,13 +124,18 @@ impl TestApp {
     /// A second node on this app's database: its own state, caches and limits, as
     /// another process would have.
     pub async fn second_node(&self) -> Router {
+        broadsheet::build_router(self.node_state().await)
+    }
+
+    /// The state of another node on this app's database, for tests that call the
+    /// server's functions directly.
+    pub async fn node_state(&self) -> AppState {
         let store = SqliteStore::open(&self.data_dir().join("site.sqlite3"))
             .await
             .expect("open the SQLite store again");
-        let state = AppState::new(Arc::new(store), self.config.clone())
+        AppState::new(Arc::new(store), self.config.clone())
             .await
-            .expect("the theme loads");
-        broadsheet::build_router(state)
+            .expect("the theme loads")
     }
 
     // --- seeding ---
