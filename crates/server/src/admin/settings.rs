@@ -40,6 +40,10 @@ pub struct SettingsForm {
     per_page: String,
     /// One reaction per line: `key | emoji | label`.
     reactions: String,
+    /// Set by the page's comments section. A form without it (an older page, a
+    /// script) leaves the comment rules as they are, rather than reading its absent
+    /// checkboxes as "off".
+    comments_section: String,
     /// Checkboxes: sent (as `true`) when ticked, absent otherwise.
     comments_enabled: String,
     comments_hold_all: String,
@@ -73,6 +77,7 @@ impl SettingsForm {
                 .map(|r| format!("{} | {} | {}", r.key, r.emoji, r.label))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            comments_section: "shown".into(),
             comments_enabled: ticked(settings.comments.enabled),
             comments_hold_all: ticked(settings.comments.hold_all),
             comments_auto_approve_known: ticked(settings.comments.auto_approve_known),
@@ -103,7 +108,7 @@ impl SettingsForm {
             switch(&self.comments_hold_all),
             switch(&self.comments_auto_approve_known),
         );
-        let fields = [
+        let mut fields = vec![
             ("title", &self.title),
             ("description", &self.description),
             ("time_zone", &self.time_zone),
@@ -111,6 +116,8 @@ impl SettingsForm {
             ("words_per_minute", &self.words_per_minute),
             ("cjk_chars_per_minute", &self.cjk_chars_per_minute),
             ("per_page", &self.per_page),
+        ];
+        let comment_fields = [
             ("comments_enabled", &enabled),
             ("comments_hold_all", &hold_all),
             ("comments_auto_approve_known", &auto_approve_known),
@@ -120,6 +127,9 @@ impl SettingsForm {
             ("comments_max_links", &self.comments_max_links),
             ("comments_blocklist", &self.comments_blocklist),
         ];
+        if !self.comments_section.is_empty() {
+            fields.extend(comment_fields);
+        }
         for (key, value) in fields {
             // A refused value leaves `settings` as it was, so each problem is named
             // once, under its own field.
@@ -318,6 +328,12 @@ mod tests {
         assert!(after.comments.hold_all);
         assert_eq!(after.comments.blocklist, ["casino", "pills"]);
         assert_eq!(changed(&settings, &after), "comments");
+
+        let without_section = SettingsForm {
+            comments_section: String::new(),
+            ..form
+        };
+        assert_eq!(without_section.apply(&settings).unwrap(), settings);
     }
 
     #[test]

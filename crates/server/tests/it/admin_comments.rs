@@ -460,7 +460,7 @@ async fn a_held_comment_emails_its_author_and_the_moderators_until_they_stop_it(
     page.assert_status(StatusCode::OK);
     assert_eq!(
         page.attrs("form[action='/comments/stop'] input[name=token]", "value"),
-        [token.clone()]
+        [token.as_str()]
     );
     assert!(app.store.comment_notices_off().await.unwrap().is_empty());
     // The button posts the token in the form.
@@ -721,6 +721,7 @@ async fn the_settings_page_sets_the_comment_rules_and_names_a_bad_one() {
         ("cjk_chars_per_minute", "500"),
         ("per_page", "10"),
         ("reactions", "happy | 😀 | Happy"),
+        ("comments_section", "shown"),
         ("comments_hold_all", "true"),
         ("comments_max_depth", "3"),
         ("comments_max_length", "5000"),

@@ -424,12 +424,13 @@ async fn the_nav_shows_each_role_only_what_it_may_open() {
     app.user(Role::Admin).await;
     for (role, expected) in [
         (Role::Contributor, vec!["Home", "Articles", "Media"]),
-        (Role::Editor, vec!["Home", "Articles", "Media"]),
+        (Role::Editor, vec!["Home", "Articles", "Comments", "Media"]),
         (
             Role::Admin,
             vec![
                 "Home",
                 "Articles",
+                "Comments",
                 "Media",
                 "Users",
                 "Settings",

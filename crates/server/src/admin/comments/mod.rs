@@ -11,6 +11,7 @@ mod commenter;
 mod one;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -336,9 +337,8 @@ struct Articles(HashMap<ArticleId, Article>);
 
 impl Articles {
     async fn get(&mut self, state: &AppState, id: ArticleId) -> Result<&Article, AppError> {
-        if !self.0.contains_key(&id) {
-            let article = state.store.article_by_id(id).await?;
-            self.0.insert(id, article);
+        if let Entry::Vacant(slot) = self.0.entry(id) {
+            slot.insert(state.store.article_by_id(id).await?);
         }
         Ok(&self.0[&id])
     }
