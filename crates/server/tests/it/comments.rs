@@ -822,7 +822,10 @@ async fn a_comment_held_by_the_sites_rules_is_shown_to_its_author_as_awaiting_mo
     let mut author = Commenter::new(&app, "author");
     let held = comment_in(
         &author
-            .post(&article, &fields("Held for a moderator.", "Ann", "ann@example.net"))
+            .post(
+                &article,
+                &fields("Held for a moderator.", "Ann", "ann@example.net"),
+            )
             .await,
     );
     let stored = app.store.comment_by_id(held).await.unwrap();
