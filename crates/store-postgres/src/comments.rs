@@ -134,6 +134,50 @@ async fn move_counts(
     Ok(())
 }
 
+/// Every comment, by id, for a dump.
+pub(crate) async fn export(conn: &mut PgConnection) -> StoreResult<Vec<Comment>> {
+    let rows: Vec<CommentRow> = sqlx::query_as(concat!(select_comments!(), " ORDER BY c.id"))
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    collect(rows)
+}
+
+/// Restores a dump's comments as they are, ids included, in id order so that each
+/// reply finds its parent's thread. Counters are not moved: the dump's counters
+/// already count the approved comments.
+pub(crate) async fn import(conn: &mut PgConnection, comments: &[Comment]) -> StoreResult<()> {
+    for comment in comments {
+        sqlx::query(
+            "INSERT INTO comments (id, article_id, parent_id, thread_id, status, author_name, \
+             author_email, author_url, body, body_html, reader_id, network, notify_replies, \
+             reason, day, created_at, updated_at) \
+             VALUES ($1, $2, $3, COALESCE((SELECT thread_id FROM comments WHERE id = $3), $1), \
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(comment.id.0)
+        .bind(comment.article_id.0)
+        .bind(comment.parent_id.map(|p| p.0))
+        .bind(comment.status.as_str())
+        .bind(&comment.author_name)
+        .bind(&comment.author_email)
+        .bind(comment.author_url.as_deref())
+        .bind(&comment.body)
+        .bind(&comment.body_html)
+        .bind(comment.reader.as_ref().map(ReaderId::as_str))
+        .bind(&comment.network.0)
+        .bind(comment.notify_replies)
+        .bind(comment.reason.as_deref())
+        .bind(comment.day)
+        .bind(comment.created_at)
+        .bind(comment.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl CommentStore for PgStore {
     async fn insert_comment(&self, comment: &NewComment) -> StoreResult<Comment> {

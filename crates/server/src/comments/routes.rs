@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use broadsheet_domain::{
     Article, Change, Comment, CommentId, CommentSettings, CommentStatus, NewComment, ReaderId,
-    ValidationErrors, clock,
+    StoreError, ValidationErrors, clock,
 };
 use serde::{Deserialize, Serialize};
 
@@ -86,55 +86,51 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<CommentForm, AppError> 
     }
 }
 
-/// The parent's problem, if the reply cannot go under it: it must be an approved
-/// comment on this article, not already at the deepest level.
+/// The comment replied to, or the problem with it (`Ok(Err(..))`): it must be an
+/// approved comment on this article, not already at the deepest level. `Err` only
+/// when the store fails.
 async fn check_parent(
     state: &AppState,
     article: &Article,
     parent: &str,
     rules: &CommentSettings,
-) -> Result<Option<CommentId>, String> {
+) -> Result<Result<Option<CommentId>, String>, AppError> {
     let parent = parent.trim();
     if parent.is_empty() || parent == "0" {
-        return Ok(None);
+        return Ok(Ok(None));
     }
-    let missing = || "The comment you are replying to does not exist.".to_owned();
-    let id = CommentId(parent.parse().map_err(|_| missing())?);
+    let missing = || {
+        Ok(Err(
+            "The comment you are replying to does not exist.".to_owned()
+        ))
+    };
+    let Ok(id) = parent.parse().map(CommentId) else {
+        return missing();
+    };
     let comment = match state.store.comment_by_id(id).await {
         Ok(comment) if comment.article_id == article.id => comment,
-        Ok(_) | Err(broadsheet_domain::StoreError::NotFound) => return Err(missing()),
-        Err(err) => {
-            return Err(format!(
-                "The reply could not be checked: {}",
-                AppError::from(err)
-            ));
-        }
+        Ok(_) | Err(StoreError::NotFound) => return missing(),
+        Err(err) => return Err(err.into()),
     };
     if comment.status != CommentStatus::Approved {
-        return Err(
+        return Ok(Err(
             "The comment you are replying to is not published; you can reply once it is.".into(),
-        );
-    }
-    // Its depth: one for each ancestor, itself included.
-    let mut depth = 1;
-    let mut up = comment.parent_id;
-    while let Some(ancestor) = up {
-        depth += 1;
-        if depth >= rules.max_depth {
-            break;
-        }
-        up = match state.store.comment_by_id(ancestor).await {
-            Ok(c) => c.parent_id,
-            Err(_) => None,
-        };
-    }
-    if depth >= rules.max_depth {
-        return Err(format!(
-            "Replies go at most {} levels deep; please reply higher up the thread.",
-            rules.max_depth
         ));
     }
-    Ok(Some(id))
+    // Its depth: one for each ancestor, itself included; the walk stops at the limit.
+    let mut depth = 1;
+    let mut up = comment.parent_id;
+    while let Some(ancestor) = up.filter(|_| depth < rules.max_depth) {
+        depth += 1;
+        up = state.store.comment_by_id(ancestor).await?.parent_id;
+    }
+    if depth >= rules.max_depth {
+        return Ok(Err(format!(
+            "Replies go at most {} levels deep; please reply higher up the thread.",
+            rules.max_depth
+        )));
+    }
+    Ok(Ok(Some(id)))
 }
 
 /// `POST /articles/{id}/comments`
@@ -168,7 +164,7 @@ async fn post_comment(
     if !rules.enabled {
         problems.add("comment", "Comments are closed on this site.");
     }
-    let parent = match check_parent(&state, &article, &form.parent, rules).await {
+    let parent = match check_parent(&state, &article, &form.parent, rules).await? {
         Ok(parent) => parent,
         Err(problem) => {
             problems.add("parent", problem);
