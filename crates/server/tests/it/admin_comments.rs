@@ -726,7 +726,7 @@ async fn the_settings_page_sets_the_comment_rules_and_names_a_bad_one() {
         ("comments_max_depth", "3"),
         ("comments_max_length", "5000"),
         ("comments_per_page", "20"),
-        ("comments_max_links", "0"),
+        ("comments_max_links", "101"),
         ("comments_blocklist", "casino\r\nfree money"),
     ];
     let bad = session.post_form("/admin/settings", &fields).await;
