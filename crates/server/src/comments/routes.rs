@@ -41,7 +41,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/articles/{id}/comments", get(list))
 }
 
-/// A comment as the API shows it: never the email, the reader or the network.
+/// A comment as the API shows its sender: never the email, the reader, the network
+/// or the moderator's reason.
 #[derive(Debug, Serialize)]
 pub struct PublicComment {
     pub id: i64,
@@ -61,7 +62,13 @@ impl PublicComment {
             id: comment.id.0,
             article_id: comment.article_id.0,
             parent_id: comment.parent_id.map(|p| p.0),
-            status: comment.status,
+            // A sender is not told their comment was taken for spam (that would teach
+            // spammers what passes): it is "pending" like any comment not shown yet.
+            status: if comment.status == CommentStatus::Approved {
+                CommentStatus::Approved
+            } else {
+                CommentStatus::Pending
+            },
             author_name: comment.author_name.clone(),
             author_url: comment.author_url.clone(),
             body_html: comment.body_html.clone(),
