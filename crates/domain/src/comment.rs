@@ -392,17 +392,6 @@ fn find_url_start(text: &str) -> Option<usize> {
     None
 }
 
-/// How many http(s) links a text carries, for the link-count rule.
-pub fn count_links(text: &str) -> usize {
-    let mut count = 0;
-    let mut rest = text;
-    while let Some(start) = find_url_start(rest) {
-        count += 1;
-        rest = &rest[start + 7..];
-    }
-    count
-}
-
 /// A page of an article's comments: whole threads (a top-level comment and every
 /// visible reply under it), `total` counting threads.
 pub type CommentPage = Paged<Comment>;
@@ -568,7 +557,6 @@ mod tests {
             assert!(!html.contains("<script"), "{html}");
             assert!(!html.contains("<a"), "{html}");
         }
-        assert_eq!(count_links("a https://a.b b http://c.d xhttp://e.f"), 2);
     }
 
     #[test]
