@@ -143,7 +143,7 @@ pub struct CommentSettings {
     pub hold_all: bool,
     /// Approve at once a commenter who has an approved comment already.
     pub auto_approve_known: bool,
-    /// Hold a comment with this many links or more.
+    /// Hold a comment with this many links or more; 0 turns the rule off.
     pub max_links: u32,
     /// Hold a comment containing any of these words (ignoring case).
     pub blocklist: Vec<String>,
@@ -176,8 +176,11 @@ impl CommentSettings {
         if !(1..=500).contains(&self.per_page) {
             errors.add("comments_per_page", "must be between 1 and 500");
         }
-        if !(1..=100).contains(&self.max_links) {
-            errors.add("comments_max_links", "must be between 1 and 100");
+        if self.max_links > 100 {
+            errors.add(
+                "comments_max_links",
+                "must be at most 100 (0 turns the rule off)",
+            );
         }
         if self.blocklist.len() > 1000 {
             errors.add("comments_blocklist", "must have at most 1000 entries");
