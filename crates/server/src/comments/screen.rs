@@ -257,7 +257,8 @@ fn held_by_rules(settings: &CommentSettings, s: &Submission<'_>) -> Option<Strin
     }
     let links = spam::count_links(s.body);
     let max = settings.max_links as usize;
-    (links >= max).then(|| format!("has {links} links (held from {max})"))
+    // Zero switches the rule off, as in WordPress.
+    (max > 0 && links >= max).then(|| format!("has {links} links (held from {max})"))
 }
 
 /// Whether `word` (or phrase) occurs in `text` as a whole word, ignoring case.

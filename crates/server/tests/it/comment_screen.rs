@@ -291,6 +291,21 @@ async fn blocklist_words_and_many_links_hold_a_comment() {
 }
 
 #[tokio::test]
+async fn zero_max_links_switches_the_link_rule_off() {
+    let (_app, state, article) = site(CommentSettings {
+        max_links: 0,
+        ..CommentSettings::default()
+    })
+    .await;
+    let mut form = Form::new(&state).await;
+    form.body = format!("{BODY} https://a.example/1 https://a.example/2 https://a.example/3");
+    assert_eq!(
+        form.screen(&state, &article, None).await.unwrap(),
+        Verdict::Approve
+    );
+}
+
+#[tokio::test]
 async fn hold_all_holds_newcomers_and_approves_known_commenters_when_asked() {
     let (app, state, article) = site(CommentSettings {
         hold_all: true,
