@@ -7,9 +7,9 @@
 //! documented test values; a signed form token carrying the time the form was rendered
 //! (a submission less than [`MIN_FORM_SECONDS`] after it is refused, one without a
 //! valid token is held); the same text from the same email on the same article; the
-//! content classifier ([`broadsheet_domain::spam`], whose catch is held for a
-//! moderator); then the site's moderation rules (blocklist words, the link count, hold
-//! everything unless the commenter is known).
+//! site's moderation rules (blocklist words, the link count); the content classifier
+//! ([`broadsheet_domain::spam`], whose catch is held for a moderator); and last, hold
+//! everything unless the commenter is known, if the site asks for that.
 //!
 //! Spam is never dropped: the verdict says why, and the comment is kept with status
 //! spam and that reason, so a moderator can rescue it.
@@ -160,7 +160,7 @@ pub async fn screen(state: &AppState, s: &Submission<'_>) -> Result<Verdict, App
     if form_age.is_some_and(|age| age < TimeDelta::seconds(MIN_FORM_SECONDS)) {
         return Err(ValidationErrors::single(
             "comment",
-            "was sent too quickly: please take a few seconds, then send it again",
+            "That was quick! Please take a few seconds to read over your comment, then send it again.",
         )
         .into());
     }
@@ -170,20 +170,22 @@ pub async fn screen(state: &AppState, s: &Submission<'_>) -> Result<Verdict, App
         .recent_duplicate(s.article.id, &email, s.body, s.now - DUPLICATE_WINDOW)
         .await?
     {
-        return Err(
-            ValidationErrors::single("comment", "is one you have already posted here").into(),
-        );
-    }
-    // Held, not marked spam: the model learned from YouTube comments, and a news
-    // reader's "check out the minutes at https://..." can look like them.
-    if spam::shipped().is_spam(s.body) {
-        return Ok(Verdict::Hold(
-            "the spam filter scored it as likely spam".into(),
-        ));
+        return Err(ValidationErrors::single(
+            "comment",
+            "You have already posted this comment here.",
+        )
+        .into());
     }
     let settings = &state.chrome().await?.settings.comments;
     if let Some(reason) = held_by_rules(settings, s) {
         return Ok(Verdict::Hold(reason));
+    }
+    // Held, not marked spam: the model learned from YouTube comments, and a news
+    // reader's "can you share the source?" can look like them.
+    if spam::shipped().is_spam(s.body) {
+        return Ok(Verdict::Hold(
+            "the spam filter scored it as likely spam".into(),
+        ));
     }
     if form_age.is_none() {
         return Ok(Verdict::Hold(
@@ -254,9 +256,9 @@ fn held_by_rules(settings: &CommentSettings, s: &Submission<'_>) -> Option<Strin
         return Some(format!("contains the blocklisted word \"{}\"", word.trim()));
     }
     let links = spam::count_links(s.body);
-    // Zero switches the rule off, as in WordPress.
     let max = settings.max_links as usize;
-    (max > 0 && links >= max).then(|| format!("has {links} links (the limit is {max})"))
+    // Zero switches the rule off, as in WordPress.
+    (max > 0 && links >= max).then(|| format!("has {links} links (held from {max})"))
 }
 
 /// Whether `word` (or phrase) occurs in `text` as a whole word, ignoring case.

@@ -1,18 +1,25 @@
 //! The comment spam screen (`comments::screen`), signal by signal, against a real
 //! store: what each signal decides, that the site's moderation rules hold what they
-//! should, and that Akismet's documented test values give their documented results.
+//! should, and that Akismet's documented test values give their documented results;
+//! then through the real comment POST: the form's honeypot and token, spam kept with
+//! its reason, held comments shown to their author only, and the rate limit.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use axum::http::StatusCode;
 use broadsheet::AppState;
 use broadsheet::comments::screen::{Submission, Verdict, form_token, screen};
 use broadsheet::error::AppError;
 use broadsheet_domain::comment::{CommentSettings, CommentStatus, CommentStore, NewComment};
-use broadsheet_domain::{Article, NetworkHash, Role, SiteSettings, User, clock};
+use broadsheet_domain::{
+    Article, Comment, CommentId, NetworkHash, Role, SiteSettings, User, clock,
+};
 use chrono::{DateTime, TimeDelta, Utc};
+use scraper::Selector;
 
-use crate::util::TestApp;
+use crate::comments::Commenter;
+use crate::util::{TestApp, TestResponse};
 
 const BODY: &str = "A careful piece; the council's budget vote was closer than I thought.";
 
@@ -159,7 +166,7 @@ async fn an_ordinary_comment_is_approved_and_each_bot_signal_is_caught() {
     quick.token = form_token(&state, quick.now - TimeDelta::seconds(1))
         .await
         .unwrap();
-    refused_on_comment(quick.screen(&state, &article, None).await, "too quickly");
+    refused_on_comment(quick.screen(&state, &article, None).await, "That was quick");
 
     for token in ["", "123.abc", "garbage"] {
         let mut tokenless = Form::new(&state).await;
@@ -219,12 +226,15 @@ async fn the_same_text_twice_is_refused() {
     let (app, state, article) = site(CommentSettings::default()).await;
     let form = Form::new(&state).await;
     store_comment(&app, &article, &form, CommentStatus::Pending).await;
-    refused_on_comment(form.screen(&state, &article, None).await, "already posted");
+    refused_on_comment(
+        form.screen(&state, &article, None).await,
+        "already posted this comment",
+    );
     let mut shouted = Form::new(&state).await;
     shouted.email = "GRACE@example.net".into();
     refused_on_comment(
         shouted.screen(&state, &article, None).await,
-        "already posted",
+        "already posted this comment",
     );
     let mut new_text = Form::new(&state).await;
     new_text.body = "And the turnout was higher than last year.".into();
@@ -388,4 +398,180 @@ async fn akismet_test_values_give_their_documented_results() {
             Verdict::Approve
         );
     }
+}
+
+// --- through the real comment POST ---
+
+/// A site with one article, and its permalink.
+async fn posting_site(rules: CommentSettings) -> (TestApp, Article, String) {
+    let (app, _state, article) = site(rules).await;
+    let permalink = app.permalink(&article).await;
+    (app, article, permalink)
+}
+
+fn reader_fields(body: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("comment", body),
+        ("author", "Grace Reader"),
+        ("email", "grace@example.net"),
+    ]
+}
+
+/// The stored comment a 303 points at (`...#comment-N`).
+async fn stored(app: &TestApp, response: &TestResponse) -> Comment {
+    response.assert_status(StatusCode::SEE_OTHER);
+    let location = response.location().expect("a Location");
+    let id = location
+        .rsplit_once("#comment-")
+        .expect("a comment anchor")
+        .1;
+    app.store
+        .comment_by_id(CommentId(id.parse().unwrap()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_form_carries_a_hidden_honeypot_and_a_token_that_refuses_a_hasty_post() {
+    let (app, article, permalink) = posting_site(CommentSettings::default()).await;
+    let mut reader = Commenter::new(&app, "hasty");
+    let page = reader.get(&permalink).await;
+    let html = page.html();
+    let honeypot = Selector::parse("#commentform input[name=website_confirm]").unwrap();
+    let honeypot = html.select(&honeypot).next().expect("the honeypot field");
+    assert_eq!(honeypot.value().attr("value"), Some(""));
+    assert_eq!(honeypot.value().attr("tabindex"), Some("-1"));
+    assert_eq!(
+        page.texts("label[for=website_confirm]"),
+        ["Leave this empty"]
+    );
+    let token = Selector::parse("#commentform input[type=hidden][name=form_token]").unwrap();
+    let token = html
+        .select(&token)
+        .next()
+        .and_then(|t| t.value().attr("value"))
+        .expect("the form token")
+        .to_owned();
+
+    // Sent the moment the page arrived: refused, shown again with the text kept.
+    let mut fields = reader_fields("A first thought on the vote.");
+    fields.push(("form_token", &token));
+    let hasty = reader.post(&article, &fields).await;
+    hasty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        hasty.texts("#comment-error"),
+        [
+            "That was quick! Please take a few seconds to read over your comment, then send it again."
+        ]
+    );
+    assert_eq!(
+        hasty.texts("#commentform textarea#comment"),
+        ["A first thought on the vote."]
+    );
+    let counts = app.store.comment_status_counts().await.unwrap();
+    assert_eq!(counts.pending + counts.approved + counts.spam, 0);
+}
+
+#[tokio::test]
+async fn bots_are_kept_as_spam_with_the_reason_and_shown_to_nobody() {
+    let (app, article, permalink) = posting_site(CommentSettings::default()).await;
+    let mut bot = Commenter::new(&app, "bot");
+    let mut fields = reader_fields("Nice post, see my site.");
+    fields.push(("website_confirm", "http://spam.example/"));
+    let trapped = stored(&app, &bot.post(&article, &fields).await).await;
+    assert_eq!(trapped.status, CommentStatus::Spam);
+    assert!(trapped.reason.unwrap().contains("website_confirm"));
+
+    let mut tester = Commenter::new(&app, "akismet");
+    let fields = vec![
+        ("comment", "Testing the filter."),
+        ("author", "viagra-test-123"),
+        ("email", "tester@example.net"),
+    ];
+    let akismet = stored(&app, &tester.post(&article, &fields).await).await;
+    assert_eq!(akismet.status, CommentStatus::Spam);
+    assert!(akismet.reason.unwrap().contains("Akismet"));
+
+    for viewer in [&mut bot, &mut Commenter::new(&app, "someone")] {
+        let page = viewer.get(&permalink).await;
+        assert!(page.texts(&format!("#comment-{}", trapped.id)).is_empty());
+        assert!(page.texts(&format!("#comment-{}", akismet.id)).is_empty());
+        assert_eq!(page.texts("[data-slot=comment-count]"), ["0 comments"]);
+    }
+}
+
+#[tokio::test]
+async fn what_the_filter_and_the_rules_catch_waits_for_a_moderator() {
+    let (app, article, permalink) = posting_site(CommentSettings {
+        blocklist: vec!["casino".into()],
+        ..CommentSettings::default()
+    })
+    .await;
+    for (agent, body, why) in [
+        (
+            "pitch",
+            "CHECK OUT MY CHANNEL!!! please subscribe, free money",
+            "spam filter",
+        ),
+        (
+            "gambler",
+            "The new casino will not fix the budget.",
+            "blocklisted word",
+        ),
+        (
+            "linker",
+            "Minutes: https://council.example/minutes and https://council.example/vote",
+            "2 links",
+        ),
+    ] {
+        let mut reader = Commenter::new(&app, agent);
+        let comment = stored(&app, &reader.post(&article, &reader_fields(body)).await).await;
+        assert_eq!(
+            comment.status,
+            CommentStatus::Pending,
+            "{body}: {comment:?}"
+        );
+        assert!(
+            comment.reason.as_deref().unwrap().contains(why),
+            "{body}: {comment:?}"
+        );
+        let mine = reader.get(&permalink).await;
+        assert_eq!(
+            mine.texts(&format!(
+                "#comment-{} .comment-awaiting-moderation",
+                comment.id
+            )),
+            ["Your comment is awaiting moderation."]
+        );
+    }
+    let mut fine = Commenter::new(&app, "fine");
+    let comment = stored(
+        &app,
+        &fine
+            .post(
+                &article,
+                &reader_fields("The turnout was higher than last year."),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(comment.status, CommentStatus::Approved);
+    assert_eq!(comment.reason, None);
+}
+
+#[tokio::test]
+async fn a_flood_from_one_network_is_told_to_wait() {
+    let (app, article, _) = posting_site(CommentSettings::default()).await;
+    let mut flood = Commenter::new(&app, "flood");
+    let mut answers = Vec::new();
+    for n in 0..10 {
+        let body = format!("Comment number {n} on the harbour vote.");
+        answers.push(flood.post(&article, &reader_fields(&body)).await);
+    }
+    let limited = answers
+        .iter()
+        .find(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the flood is limited");
+    assert!(limited.header("retry-after").is_some());
+    assert!(answers[0].status == StatusCode::SEE_OTHER);
 }
