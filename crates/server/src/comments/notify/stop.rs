@@ -11,9 +11,10 @@
 //! is also what a mail program sends for RFC 8058's `List-Unsubscribe-Post`. A GET
 //! must not stop anything: mail scanners open every link in a message.
 
-use axum::Form;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
 use broadsheet_domain::{CommentId, Store, StoreError, UserId, clock};
@@ -125,17 +126,25 @@ async fn show(
 }
 
 /// POST /comments/stop: from the page's button (`token` in the form) or from a mail
-/// program (`token` in the link's query, `List-Unsubscribe=One-Click` in the body).
+/// program (`token` in the link's query; the body, `List-Unsubscribe=One-Click`, is
+/// multipart or urlencoded as RFC 8058 allows, and says nothing more, so only an
+/// urlencoded body is read for a token).
 async fn stop(
     State(state): State<AppState>,
     Query(query): Query<TokenField>,
-    Form(form): Form<TokenField>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, AppError> {
-    let text = if form.token.is_empty() {
-        query.token
-    } else {
-        form.token
-    };
+    let urlencoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let from_form = urlencoded
+        .then(|| serde_urlencoded::from_bytes::<TokenField>(&body).ok())
+        .flatten()
+        .map(|form| form.token)
+        .filter(|token| !token.is_empty());
+    let text = from_form.unwrap_or(query.token);
     let token = checked(&state, &text).await?;
     match token.apply(state.store.as_ref()).await {
         // A comment erased since: there is nothing left to email.
