@@ -493,7 +493,7 @@ fn seeded(
     status: CommentStatus,
     reader: Option<ReaderId>,
 ) -> NewComment {
-    let body = format!("Words from {email}");
+    let body = "Words from a seeded commenter.".to_owned();
     NewComment {
         article_id: article.id,
         parent_id: None,
@@ -839,4 +839,44 @@ async fn a_comment_held_by_the_sites_rules_is_shown_to_its_author_as_awaiting_mo
     let theirs = Commenter::new(&app, "other").get(&permalink).await;
     assert!(theirs.texts(&anchor).is_empty());
     assert_eq!(theirs.texts("[data-slot=comment-count]"), ["0 comments"]);
+}
+
+#[tokio::test]
+async fn a_cached_page_shows_a_moderators_approval_and_edit_within_a_second() {
+    let (app, article) = site().await;
+    let permalink = app.permalink(&article).await;
+    let held = app
+        .store
+        .insert_comment(&seeded(
+            &article,
+            "ann@example.net",
+            CommentStatus::Pending,
+            None,
+        ))
+        .await
+        .unwrap();
+    let anchor = format!("#comment-{} .comment-content", held.id);
+    assert!(app.get(&permalink).await.texts(&anchor).is_empty());
+    app.store
+        .set_comment_status(&[held.id], CommentStatus::Approved)
+        .await
+        .unwrap();
+    let shows = |text: &'static str| {
+        let (app, permalink, anchor) = (&app, &permalink, &anchor);
+        async move {
+            for _ in 0..50 {
+                if app.get(permalink).await.texts(anchor) == [text] {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            false
+        }
+    };
+    assert!(shows("Words from a seeded commenter.").await, "approval shown");
+    app.store
+        .update_comment_body(held.id, "Edited.", &render_comment("Edited."))
+        .await
+        .unwrap();
+    assert!(shows("Edited.").await, "edit shown");
 }
