@@ -239,6 +239,20 @@ pub trait AccountStore: Send + Sync {
 
     /// A page of the log, newest first (1-based `page`).
     async fn list_audit(&self, page: u32, per_page: u32) -> StoreResult<Paged<AuditEntry>>;
+
+    // --- comment notices ---
+
+    /// Turns a user's "a comment awaits moderation" emails off or back on. Setting
+    /// what is set already changes nothing; an unknown user is ignored.
+    async fn set_comment_notices(
+        &self,
+        user: UserId,
+        on: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The users who turned those emails off, by id.
+    async fn comment_notices_off(&self) -> StoreResult<Vec<UserId>>;
 }
 
 #[cfg(test)]

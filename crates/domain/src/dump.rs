@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use chrono::NaiveDate;
 
 use crate::article::{Article, ArticleId};
+use crate::comment::Comment;
 use crate::engagement::{Counts, NetworkHash, ReaderChoices, ReaderId};
 use crate::settings::SiteSettings;
 use crate::stats::Activity;
@@ -36,6 +37,10 @@ pub struct SiteDump {
     /// then day.
     #[serde(default)]
     pub daily: Vec<DailyRow>,
+    /// Readers' comments in every status, ordered by id (a reply after its parent).
+    /// The counters above already count the approved ones.
+    #[serde(default)]
+    pub comments: Vec<Comment>,
 }
 
 /// One article's activity on one day in a dump.

@@ -12,6 +12,7 @@ pub mod account;
 pub mod article;
 pub mod change;
 pub mod clock;
+pub mod comment;
 pub mod dump;
 pub mod engagement;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod render;
 pub mod revision;
 pub mod settings;
 pub mod slug;
+pub mod spam;
 pub mod stats;
 pub mod store;
 pub mod tag;
@@ -34,6 +36,10 @@ pub use article::{
     RenderedBody, SlugLookup, SourceFormat, Status, Visibility,
 };
 pub use change::{Change, ChangeStream};
+pub use comment::{
+    CheckedComment, Comment, CommentCounts, CommentId, CommentInput, CommentPage, CommentQuery,
+    CommentSettings, CommentStatus, CommentStore, NewComment,
+};
 pub use dump::{ArticleCounts, DailyRow, ReaderRow, SiteDump, SlugRedirect};
 pub use engagement::{
     Cast, CastOutcome, Counts, EngagementView, NetworkHash, ReactionDef, ReaderAction,

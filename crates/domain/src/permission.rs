@@ -35,10 +35,13 @@ pub enum Action {
     ManageSettings,
     /// Read the audit log and the job queue, and retry dead jobs.
     Operate,
+    /// Export or erase a reader's data, such as a commenter's comments and email
+    /// (SPEC 4: "by an admin").
+    ManagePersonalData,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::CreateArticle,
         Action::ViewArticle,
         Action::EditArticle,
@@ -51,6 +54,7 @@ impl Action {
         Action::ManageUsers,
         Action::ManageSettings,
         Action::Operate,
+        Action::ManagePersonalData,
     ];
 }
 
@@ -95,7 +99,7 @@ pub fn permits(role: Role, action: Action, target: Target) -> bool {
         PublishArticle => (own && at_least(Role::Author)) || at_least(Role::Editor),
         UploadMedia => at_least(Role::Author),
         DeleteMedia | ModerateComments | ViewDashboard => at_least(Role::Editor),
-        ManageUsers | ManageSettings | Operate => at_least(Role::Admin),
+        ManageUsers | ManageSettings | Operate | ManagePersonalData => at_least(Role::Admin),
     }
 }
 
@@ -154,6 +158,11 @@ mod tests {
             (ManageUsers, Target::Site, [false, false, false, true]),
             (ManageSettings, Target::Site, [false, false, false, true]),
             (Operate, Target::Site, [false, false, false, true]),
+            (
+                ManagePersonalData,
+                Target::Site,
+                [false, false, false, true],
+            ),
         ];
         for (action, target, expected) in table {
             for (role, want) in Role::ALL.into_iter().zip(expected) {

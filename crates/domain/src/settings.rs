@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
+use crate::comment::CommentSettings;
 use crate::engagement::{ReactionDef, default_reactions, validate_reactions};
 use crate::read_time::ReadingSpeed;
 
@@ -23,6 +24,8 @@ pub struct SiteSettings {
     pub per_page: u32,
     /// The emoji reactions readers may give, in display order.
     pub reactions: Vec<ReactionDef>,
+    /// Who may comment and how comments are moderated.
+    pub comments: CommentSettings,
 }
 
 impl Default for SiteSettings {
@@ -35,6 +38,7 @@ impl Default for SiteSettings {
             reading_speed: ReadingSpeed::default(),
             per_page: 10,
             reactions: default_reactions(),
+            comments: CommentSettings::default(),
         }
     }
 }
@@ -84,6 +88,7 @@ impl SiteSettings {
         if let Err(problem) = validate_reactions(&self.reactions) {
             errors.add("reactions", problem);
         }
+        self.comments.validate_into(&mut errors);
         errors.into_result()
     }
 }

@@ -15,6 +15,7 @@ use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, Slug
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::change::ChangeStream;
+use crate::comment::CommentStore;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
 use crate::job::JobStore;
@@ -29,7 +30,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
 pub trait Store:
-    JobStore + RevisionStore + AccountStore + MediaStore + StatsStore + Send + Sync + 'static
+    JobStore
+    + RevisionStore
+    + AccountStore
+    + MediaStore
+    + StatsStore
+    + CommentStore
+    + Send
+    + Sync
+    + 'static
 {
     /// A short name for logs and test output ("sqlite", "postgres").
     fn backend(&self) -> &'static str;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub jobs: JobsHandle,
     /// Sign-in limits of this node (see [`crate::auth`]).
     pub auth: Arc<crate::auth::Auth>,
+    /// Comment spam screening: this node's per-network limits and the form key.
+    pub comment_screen: Arc<crate::comments::screen::Screen>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -82,6 +84,10 @@ impl AppState {
         });
         let auth: Arc<crate::auth::Auth> = Arc::default();
         tokio::spawn(crate::auth::login::forget_idle(Arc::downgrade(&auth)));
+        let comment_screen: Arc<crate::comments::screen::Screen> = Arc::default();
+        tokio::spawn(crate::comments::screen::forget_idle(Arc::downgrade(
+            &comment_screen,
+        )));
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -89,6 +95,7 @@ impl AppState {
             engagement,
             jobs: JobsHandle::default(),
             auth,
+            comment_screen,
             pages: Arc::default(),
             chrome,
         })
@@ -126,6 +133,8 @@ pub fn build_router(state: AppState) -> Router {
     // and JSON (the API) themselves.
     crate::site::routes(state.clone())
         .merge(crate::engagement::routes(state.clone()))
+        .merge(crate::comments::notify::stop::routes(state.clone()))
+        .merge(crate::comments::routes(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,15 +1,17 @@
-//! The command line: `broadsheet serve`, `user add`, `article publish`, `config default`.
+//! The command line: `broadsheet serve`, `user add`, `article publish`, `comments`,
+//! `settings`, `db copy`, `config default`.
 //!
 //! Every flag can also come from a `BROADSHEET_*` environment variable (clap reads both)
 //! and, for the keys of the config file, from that file; see [`crate::config`].
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
-use broadsheet_domain::{NewUser, Role};
+use broadsheet_domain::{CommentId, CommentQuery, CommentStatus, NewUser, Role, Store};
 
 use crate::config::{
     self, Config, Database, RawConfig, RawEmail, RawEngagement, RawJobs, RawMedia,
@@ -65,6 +67,39 @@ pub enum Command {
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Moderate readers' comments.
+    #[command(subcommand)]
+    Comments(CommentsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommentsCommand {
+    /// List comments, newest first.
+    List {
+        /// pending, approved, spam or trash.
+        #[arg(long, default_value = "pending")]
+        status: CommentStatus,
+        /// Only the comments on this article (its id).
+        #[arg(long)]
+        article: Option<i64>,
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+    },
+    /// Approve comments by id (a reply tells the commenter it answers, if they asked).
+    Approve {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Mark comments as spam by id.
+    Spam {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Move comments to the trash by id.
+    Trash {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +338,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("copied {summary}");
             Ok(())
         }
+        Command::Comments(command) => {
+            let config = cli.config(None)?;
+            let store = crate::backend::open(&config.database).await?;
+            moderate(store.as_ref(), &config.base_url, command).await
+        }
         Command::Config(ConfigCommand::Default) => {
             print!("{}", config::DEFAULT_TOML);
             Ok(())
@@ -325,4 +365,126 @@ fn read_password() -> anyhow::Result<String> {
     };
     crate::password::check_strength(&password).map_err(|m| anyhow::anyhow!("password: {m}"))?;
     Ok(password)
+}
+
+/// Comments per page of `comments list`.
+const COMMENTS_PER_PAGE: u32 = 50;
+
+/// `broadsheet comments ...` on the database directly, as `article publish` works:
+/// running servers see the changes at once, and their job worker sends the reply
+/// notifications an approval queues.
+async fn moderate(
+    store: &dyn Store,
+    base_url: &str,
+    command: &CommentsCommand,
+) -> anyhow::Result<()> {
+    let (ids, status) = match command {
+        CommentsCommand::List {
+            status,
+            article,
+            page,
+        } => {
+            print!("{}", list_comments(store, *status, *article, *page).await?);
+            return Ok(());
+        }
+        CommentsCommand::Approve { ids } => (ids, CommentStatus::Approved),
+        CommentsCommand::Spam { ids } => (ids, CommentStatus::Spam),
+        CommentsCommand::Trash { ids } => (ids, CommentStatus::Trash),
+    };
+    let ids: Vec<CommentId> = ids.iter().copied().map(CommentId).collect();
+    let changed = store.set_comment_status(&ids, status).await?;
+    if status == CommentStatus::Approved {
+        for comment in &changed {
+            crate::comments::notify::approved(store, base_url, comment).await?;
+        }
+    }
+    let moved: Vec<CommentId> = changed.iter().map(|c| c.id).collect();
+    println!("{status}: {}", joined(&moved));
+    let untouched: Vec<CommentId> = ids.into_iter().filter(|id| !moved.contains(id)).collect();
+    if !untouched.is_empty() {
+        println!(
+            "unchanged (already {status}, or no such comment): {}",
+            joined(&untouched)
+        );
+    }
+    Ok(())
+}
+
+fn joined(ids: &[CommentId]) -> String {
+    if ids.is_empty() {
+        return "none".into();
+    }
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line per comment: id, date, article, author, the start of the text.
+async fn list_comments(
+    store: &dyn Store,
+    status: CommentStatus,
+    article: Option<i64>,
+    page: u32,
+) -> anyhow::Result<String> {
+    let counts = store.comment_status_counts().await?;
+    let listed = store
+        .list_comments(&CommentQuery {
+            status: Some(status),
+            article: article.map(broadsheet_domain::ArticleId),
+            page: page.max(1),
+            per_page: COMMENTS_PER_PAGE,
+        })
+        .await?;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "pending {} · approved {} · spam {} · trash {}",
+        counts.pending, counts.approved, counts.spam, counts.trash
+    )?;
+    for c in &listed.items {
+        writeln!(
+            out,
+            "#{id}  {at}  article {article}  {name} <{email}>{reason}\n    {text}",
+            id = c.id,
+            at = c.created_at.format("%Y-%m-%d %H:%M"),
+            article = c.article_id,
+            name = c.author_name,
+            email = c.author_email,
+            reason = c
+                .reason
+                .as_deref()
+                .map(|r| format!("  (held: {r})"))
+                .unwrap_or_default(),
+            text = excerpt(&c.body, 100),
+        )?;
+    }
+    writeln!(
+        out,
+        "{status}: page {} of {}, {} in all",
+        listed.page,
+        listed.pages(),
+        listed.total
+    )?;
+    Ok(out)
+}
+
+/// The first `max` characters of `text` on one line.
+fn excerpt(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_one_line_and_cut_on_characters() {
+        assert_eq!(excerpt("a\n\nb  c", 10), "a b c");
+        assert_eq!(excerpt("ééééé", 3), "ééé…");
+    }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use broadsheet_domain::{JobId, NewJob, Store, StoreError, clock};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -39,6 +39,11 @@ pub struct Email {
     pub text: String,
     /// An HTML body; with one, the message is multipart/alternative.
     pub html: Option<String>,
+    /// An https link that stops emails like this one with a single POST. It becomes
+    /// the `List-Unsubscribe` and `List-Unsubscribe-Post` headers of RFC 8058, so mail
+    /// programs can offer their own "unsubscribe" button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Queues `email` to be sent by the job worker. With a `key`, queueing the same key
@@ -125,10 +130,21 @@ impl Mailer {
             .to
             .parse()
             .map_err(|_| anyhow::anyhow!("the recipient is not a valid email address"))?;
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&email.subject);
+        if let Some(link) = &email.list_unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{link}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
         let message = match &email.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
@@ -180,6 +196,7 @@ mod tests {
             subject: "Hello".into(),
             text: "Plain words".into(),
             html: Some("<p>Rich words</p>".into()),
+            list_unsubscribe: None,
         };
         let formatted = String::from_utf8(mailer.message(&email).unwrap().formatted()).unwrap();
         assert!(formatted.contains("multipart/alternative"), "{formatted}");
@@ -195,6 +212,31 @@ mod tests {
             formatted.contains("Content-Type: text/plain"),
             "{formatted}"
         );
+        assert!(!formatted.contains("List-Unsubscribe"), "{formatted}");
+    }
+
+    #[tokio::test]
+    async fn a_stop_link_becomes_the_one_click_unsubscribe_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let email = Email {
+            to: "ada@example.org".into(),
+            subject: "A reply".into(),
+            text: "Words".into(),
+            html: None,
+            list_unsubscribe: Some("https://news.example.com/comments/stop?token=r1.ab".into()),
+        };
+        let message = outbox_mailer(dir.path()).message(&email).unwrap();
+        let formatted = String::from_utf8(message.formatted()).unwrap();
+        assert!(
+            formatted.contains(
+                "List-Unsubscribe: <https://news.example.com/comments/stop?token=r1.ab>\r\n"
+            ),
+            "{formatted}"
+        );
+        assert!(
+            formatted.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{formatted}"
+        );
     }
 
     #[tokio::test]
@@ -205,6 +247,7 @@ mod tests {
             subject: "Hi".into(),
             text: "x".into(),
             html: None,
+            list_unsubscribe: None,
         };
         let err = outbox_mailer(dir.path()).send(&email).await.unwrap_err();
         let shown = format!("{err:#}");

@@ -1,6 +1,9 @@
 //! Changing one site setting by name, for `broadsheet settings set KEY VALUE` and the
 //! admin's settings form: the value is parsed for its key and the whole
 //! settings are validated, so a bad value names its key and changes nothing.
+//!
+//! The comment rules are the `comments_*` keys; switches take `true`/`false` (or
+//! `yes`/`no`, `on`/`off`), and the blocklist one entry per line or comma.
 
 use broadsheet_domain::{SiteSettings, ValidationErrors};
 
@@ -13,6 +16,14 @@ pub const KEYS: &[&str] = &[
     "words_per_minute",
     "cjk_chars_per_minute",
     "per_page",
+    "comments_enabled",
+    "comments_max_depth",
+    "comments_max_length",
+    "comments_per_page",
+    "comments_hold_all",
+    "comments_auto_approve_known",
+    "comments_max_links",
+    "comments_blocklist",
 ];
 
 pub fn set(settings: &mut SiteSettings, key: &str, value: &str) -> Result<(), ValidationErrors> {
@@ -22,6 +33,15 @@ pub fn set(settings: &mut SiteSettings, key: &str, value: &str) -> Result<(), Va
             ValidationErrors::single(key, format!("\"{value}\" is not a whole number"))
         })
     };
+    let switch = || match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Ok(true),
+        "false" | "no" | "off" => Ok(false),
+        _ => Err(ValidationErrors::single(
+            key,
+            format!("\"{value}\" is not true or false"),
+        )),
+    };
+    let comments = &mut changed.comments;
     match key {
         "title" => changed.title = value.trim().to_owned(),
         "description" => changed.description = value.trim().to_owned(),
@@ -30,6 +50,14 @@ pub fn set(settings: &mut SiteSettings, key: &str, value: &str) -> Result<(), Va
         "words_per_minute" => changed.reading_speed.words_per_minute = number()?,
         "cjk_chars_per_minute" => changed.reading_speed.cjk_chars_per_minute = number()?,
         "per_page" => changed.per_page = number()?,
+        "comments_enabled" => comments.enabled = switch()?,
+        "comments_max_depth" => comments.max_depth = number()?,
+        "comments_max_length" => comments.max_length = number()?,
+        "comments_per_page" => comments.per_page = number()?,
+        "comments_hold_all" => comments.hold_all = switch()?,
+        "comments_auto_approve_known" => comments.auto_approve_known = switch()?,
+        "comments_max_links" => comments.max_links = number()?,
+        "comments_blocklist" => comments.blocklist = blocklist(value),
         _ => {
             return Err(ValidationErrors::single(
                 key,
@@ -40,6 +68,21 @@ pub fn set(settings: &mut SiteSettings, key: &str, value: &str) -> Result<(), Va
     changed.validate()?;
     *settings = changed;
     Ok(())
+}
+
+/// Blocklist entries, one per line or comma, trimmed; blank ones dropped.
+fn blocklist(value: &str) -> Vec<String> {
+    value
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The blocklist as the settings form and `settings show` write it: one per line.
+pub fn blocklist_text(settings: &SiteSettings) -> String {
+    settings.comments.blocklist.join("\n")
 }
 
 #[cfg(test)]
@@ -73,5 +116,38 @@ mod tests {
                 .is_some()
         );
         assert_eq!(s, before, "a refused value changes nothing");
+    }
+
+    #[test]
+    fn sets_the_comment_rules() {
+        let mut s = SiteSettings::default();
+        set(&mut s, "comments_hold_all", "yes").unwrap();
+        set(&mut s, "comments_enabled", "off").unwrap();
+        set(&mut s, "comments_max_links", "4").unwrap();
+        set(
+            &mut s,
+            "comments_blocklist",
+            "casino, Cheap pills\n\n viagra ",
+        )
+        .unwrap();
+        assert!(s.comments.hold_all && !s.comments.enabled);
+        assert_eq!(s.comments.max_links, 4);
+        assert_eq!(s.comments.blocklist, ["casino", "Cheap pills", "viagra"]);
+        assert_eq!(blocklist_text(&s), "casino\nCheap pills\nviagra");
+        let before = s.clone();
+        let problem = set(&mut s, "comments_hold_all", "maybe").unwrap_err();
+        assert!(
+            problem
+                .for_field("comments_hold_all")
+                .unwrap()
+                .contains("maybe")
+        );
+        assert!(
+            set(&mut s, "comments_max_depth", "0")
+                .unwrap_err()
+                .for_field("comments_max_depth")
+                .is_some()
+        );
+        assert_eq!(s, before);
     }
 }

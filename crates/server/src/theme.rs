@@ -36,6 +36,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("page.html", include_str!("../templates/page.html")),
     ("error.html", include_str!("../templates/error.html")),
     (
+        "comments/stop.html",
+        include_str!("../templates/comments/stop.html"),
+    ),
+    (
         "partials/article_list.html",
         include_str!("../templates/partials/article_list.html"),
     ),
@@ -66,6 +70,14 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "partials/rating.html",
         include_str!("../templates/partials/rating.html"),
+    ),
+    (
+        "partials/comment_count.html",
+        include_str!("../templates/partials/comment_count.html"),
+    ),
+    (
+        "partials/comments.html",
+        include_str!("../templates/partials/comments.html"),
     ),
     (
         "admin/layout.html",
@@ -122,6 +134,18 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "admin/forms.html",
         include_str!("../templates/admin/forms.html"),
+    ),
+    (
+        "admin/comments.html",
+        include_str!("../templates/admin/comments.html"),
+    ),
+    (
+        "admin/comment.html",
+        include_str!("../templates/admin/comment.html"),
+    ),
+    (
+        "admin/commenter.html",
+        include_str!("../templates/admin/commenter.html"),
     ),
     (
         "admin/articles.html",

@@ -29,6 +29,7 @@
 mod accounts;
 mod articles;
 mod changes;
+mod comments;
 mod engagement;
 mod jobs;
 mod media;
@@ -398,6 +399,7 @@ impl Store for PgStore {
         .map_err(db_error)?;
         let (counts, reader_choices) = engagement::export(&mut tx).await?;
         let daily = stats::export(&mut tx).await?;
+        let comments = comments::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -417,6 +419,7 @@ impl Store for PgStore {
             counts,
             reader_choices,
             daily,
+            comments,
         })
     }
 
@@ -446,11 +449,13 @@ impl Store for PgStore {
         }
         engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
         stats::import(&mut tx, &dump.daily).await?;
+        comments::import(&mut tx, &dump.comments).await?;
         // Rows inserted with their own ids leave the identities behind; the next new
         // user or article must not be handed an id the dump already used.
         for table in [
             "SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM users",
             "SELECT setval(pg_get_serial_sequence('articles', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM articles",
+            "SELECT setval(pg_get_serial_sequence('comments', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM comments",
         ] {
             sqlx::query(table)
                 .execute(&mut *tx)

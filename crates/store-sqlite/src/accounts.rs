@@ -346,4 +346,33 @@ impl AccountStore for SqliteStore {
             per_page,
         })
     }
+
+    async fn set_comment_notices(
+        &self,
+        user: UserId,
+        on: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let query = if on {
+            sqlx::query("DELETE FROM comment_notice_optouts WHERE user_id = ?").bind(user.0)
+        } else {
+            sqlx::query(
+                "INSERT INTO comment_notice_optouts (user_id, stopped_at) \
+                 SELECT id, ? FROM users WHERE id = ? ON CONFLICT DO NOTHING",
+            )
+            .bind(millis(now))
+            .bind(user.0)
+        };
+        query.execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn comment_notices_off(&self) -> StoreResult<Vec<UserId>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT user_id FROM comment_notice_optouts ORDER BY user_id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(ids.into_iter().map(UserId).collect())
+    }
 }

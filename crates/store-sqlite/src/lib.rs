@@ -29,6 +29,7 @@
 mod accounts;
 mod articles;
 mod changes;
+mod comments;
 mod engagement;
 mod jobs;
 mod media;
@@ -353,6 +354,7 @@ impl Store for SqliteStore {
                 .map_err(db_error)?;
         let (counts, reader_choices) = engagement::export(&mut tx).await?;
         let daily = stats::export(&mut tx).await?;
+        let comments = comments::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -372,6 +374,7 @@ impl Store for SqliteStore {
             counts,
             reader_choices,
             daily,
+            comments,
         })
     }
 
@@ -401,6 +404,7 @@ impl Store for SqliteStore {
         }
         engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
         stats::import(&mut tx, &dump.daily).await?;
+        comments::import(&mut tx, &dump.comments).await?;
         // AUTOINCREMENT has already moved its counters past the ids inserted above.
         changes::publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)

@@ -16,6 +16,7 @@
 pub mod articles;
 pub mod audit;
 pub mod charts;
+pub mod comments;
 pub mod dashboard;
 pub mod jobs;
 pub mod media;
@@ -79,6 +80,7 @@ pub fn route_table() -> Vec<AdminRoute> {
         routes(),
         dashboard::routes(),
         articles::routes(),
+        comments::routes(),
         media::routes(),
         users::routes(),
         settings::routes(),
@@ -165,6 +167,11 @@ const ABILITIES: &[(Action, Target, &str)] = &[
         Target::Site,
         "read the audit log and the job queue",
     ),
+    (
+        Action::ManagePersonalData,
+        Target::Site,
+        "export or erase a commenter's data",
+    ),
 ];
 
 /// The abilities of `role`, in words.
@@ -213,6 +220,12 @@ const NAV: &[NavItem] = &[
         label: "Articles",
         path: "/admin/articles",
         action: Action::CreateArticle,
+    },
+    NavItem {
+        key: "comments",
+        label: "Comments",
+        path: "/admin/comments",
+        action: Action::ModerateComments,
     },
     NavItem {
         key: "media",

@@ -1,5 +1,6 @@
 //! The site settings page (`Action::ManageSettings`): title, description, time zone,
-//! language, reading speeds, articles per page and the reaction set. The form is
+//! language, reading speeds, articles per page, the reaction set and the comment
+//! rules. The form is
 //! checked as a whole by [`SiteSettings::validate`]; a bad value is shown again as
 //! typed, with its problem next to it, and nothing is saved.
 
@@ -39,6 +40,25 @@ pub struct SettingsForm {
     per_page: String,
     /// One reaction per line: `key | emoji | label`.
     reactions: String,
+    /// Set by the page's comments section. A form without it (an older page, a
+    /// script) leaves the comment rules as they are, rather than reading its absent
+    /// checkboxes as "off".
+    comments_section: String,
+    /// Checkboxes: sent (as `true`) when ticked, absent otherwise.
+    comments_enabled: String,
+    comments_hold_all: String,
+    comments_auto_approve_known: String,
+    comments_max_depth: String,
+    comments_max_length: String,
+    comments_per_page: String,
+    comments_max_links: String,
+    /// One entry per line.
+    comments_blocklist: String,
+}
+
+/// A ticked checkbox as the form sends it back.
+fn ticked(on: bool) -> String {
+    if on { "true".into() } else { String::new() }
 }
 
 impl SettingsForm {
@@ -57,6 +77,15 @@ impl SettingsForm {
                 .map(|r| format!("{} | {} | {}", r.key, r.emoji, r.label))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            comments_section: "shown".into(),
+            comments_enabled: ticked(settings.comments.enabled),
+            comments_hold_all: ticked(settings.comments.hold_all),
+            comments_auto_approve_known: ticked(settings.comments.auto_approve_known),
+            comments_max_depth: settings.comments.max_depth.to_string(),
+            comments_max_length: settings.comments.max_length.to_string(),
+            comments_per_page: settings.comments.per_page.to_string(),
+            comments_max_links: settings.comments.max_links.to_string(),
+            comments_blocklist: crate::settings::blocklist_text(settings),
         }
     }
 
@@ -66,7 +95,20 @@ impl SettingsForm {
     fn apply(&self, current: &SiteSettings) -> Result<SiteSettings, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let mut settings = current.clone();
-        let fields = [
+        // An unticked checkbox is not sent at all.
+        let switch = |value: &str| {
+            if value.is_empty() {
+                "false".to_owned()
+            } else {
+                value.to_owned()
+            }
+        };
+        let (enabled, hold_all, auto_approve_known) = (
+            switch(&self.comments_enabled),
+            switch(&self.comments_hold_all),
+            switch(&self.comments_auto_approve_known),
+        );
+        let mut fields = vec![
             ("title", &self.title),
             ("description", &self.description),
             ("time_zone", &self.time_zone),
@@ -75,6 +117,19 @@ impl SettingsForm {
             ("cjk_chars_per_minute", &self.cjk_chars_per_minute),
             ("per_page", &self.per_page),
         ];
+        let comment_fields = [
+            ("comments_enabled", &enabled),
+            ("comments_hold_all", &hold_all),
+            ("comments_auto_approve_known", &auto_approve_known),
+            ("comments_max_depth", &self.comments_max_depth),
+            ("comments_max_length", &self.comments_max_length),
+            ("comments_per_page", &self.comments_per_page),
+            ("comments_max_links", &self.comments_max_links),
+            ("comments_blocklist", &self.comments_blocklist),
+        ];
+        if !self.comments_section.is_empty() {
+            fields.extend(comment_fields);
+        }
         for (key, value) in fields {
             // A refused value leaves `settings` as it was, so each problem is named
             // once, under its own field.
@@ -131,6 +186,7 @@ fn changed(before: &SiteSettings, after: &SiteSettings) -> String {
     differs("reading_speed", before.reading_speed == after.reading_speed);
     differs("per_page", before.per_page == after.per_page);
     differs("reactions", before.reactions == after.reactions);
+    differs("comments", before.comments == after.comments);
     if names.is_empty() {
         "nothing changed".to_owned()
     } else {
@@ -236,6 +292,7 @@ mod tests {
             words_per_minute: "fast".into(),
             time_zone: "Mars/Olympus".into(),
             reactions: "happy | 😀".into(),
+            comments_max_links: "none".into(),
             ..SettingsForm::of(&SiteSettings::default())
         };
         let errors = form.apply(&SiteSettings::default()).unwrap_err();
@@ -247,7 +304,36 @@ mod tests {
         );
         assert!(errors.for_field("time_zone").is_some());
         assert!(errors.for_field("reactions").unwrap().contains("line 1"));
-        assert_eq!(errors.0.len(), 3, "{errors}");
+        assert!(
+            errors
+                .for_field("comments_max_links")
+                .unwrap()
+                .contains("none")
+        );
+        assert_eq!(errors.0.len(), 4, "{errors}");
+    }
+
+    #[test]
+    fn unticked_boxes_turn_comment_rules_off() {
+        let settings = SiteSettings::default();
+        let form = SettingsForm {
+            comments_enabled: String::new(),
+            comments_auto_approve_known: String::new(),
+            comments_hold_all: "true".into(),
+            comments_blocklist: "casino\r\n\r\npills".into(),
+            ..SettingsForm::of(&settings)
+        };
+        let after = form.apply(&settings).unwrap();
+        assert!(!after.comments.enabled && !after.comments.auto_approve_known);
+        assert!(after.comments.hold_all);
+        assert_eq!(after.comments.blocklist, ["casino", "pills"]);
+        assert_eq!(changed(&settings, &after), "comments");
+
+        let without_section = SettingsForm {
+            comments_section: String::new(),
+            ..form
+        };
+        assert_eq!(without_section.apply(&settings).unwrap(), settings);
     }
 
     #[test]

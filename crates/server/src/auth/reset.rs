@@ -75,6 +75,7 @@ pub async fn send_link(
         subject,
         text,
         html: None,
+        list_unsubscribe: None,
     };
     enqueue_email(state.store.as_ref(), &email, None).await?;
     state.jobs.wake();

@@ -2,23 +2,22 @@
 //! writer can show an unpublished article to someone without an account.
 //!
 //! The signature is HMAC-SHA256 over the article id and the expiry, keyed with the
-//! database's signing key ([`RevisionStore::signing_key`]), so a link made on one node
+//! database's signing key ([`crate::signing`]), so a link made on one node
 //! works on every node and survives restarts. Changing the id or the expiry breaks the
 //! signature; the comparison is constant-time.
 
 use broadsheet_domain::{ArticleId, RevisionStore};
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::error::AppError;
+use crate::signing::SigningKey;
 
 /// How long a link works.
 pub const VALID_FOR: TimeDelta = TimeDelta::days(7);
 
 /// The key links are signed with.
 pub struct PreviewLinks {
-    key: [u8; 32],
+    key: SigningKey,
 }
 
 /// Why a link was refused.
@@ -33,10 +32,8 @@ pub enum LinkProblem {
 impl PreviewLinks {
     /// The site's key: the one in the database, or a new random one if there is none.
     pub async fn load(store: &dyn RevisionStore) -> Result<PreviewLinks, AppError> {
-        let mut candidate = [0; 32];
-        getrandom::fill(&mut candidate).map_err(|e| AppError::internal(e.to_string()))?;
         Ok(PreviewLinks {
-            key: store.signing_key(candidate).await?,
+            key: SigningKey::load(store).await?,
         })
     }
 
@@ -44,7 +41,7 @@ impl PreviewLinks {
     pub fn link(&self, article: ArticleId, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
         let expires = now + VALID_FOR;
         let at = expires.timestamp();
-        let sig = hex(&self.mac(article, at).finalize().into_bytes());
+        let sig = self.key.sign(&message(article, at));
         (
             format!("/preview/{article}?expires={at}&sig={sig}"),
             expires,
@@ -59,38 +56,19 @@ impl PreviewLinks {
         sig: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LinkProblem> {
-        let sig = unhex(sig).ok_or(LinkProblem::BadSignature)?;
-        self.mac(article, expires)
-            .verify_slice(&sig)
-            .map_err(|_| LinkProblem::BadSignature)?;
+        if !self.key.verify(&message(article, expires), sig) {
+            return Err(LinkProblem::BadSignature);
+        }
         if now.timestamp() >= expires {
             return Err(LinkProblem::Expired);
         }
         Ok(())
     }
-
-    fn mac(&self, article: ArticleId, expires: i64) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
-        // The separator keeps (1, 23…) and (12, 3…) apart.
-        mac.update(format!("preview:{article}:{expires}").as_bytes());
-        mac
-    }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lowercase or uppercase hex to bytes; `None` for anything else.
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
+/// What a link signs. The separator keeps (1, 23…) and (12, 3…) apart.
+fn message(article: ArticleId, expires: i64) -> String {
+    format!("preview:{article}:{expires}")
 }
 
 #[cfg(test)]
@@ -98,7 +76,9 @@ mod tests {
     use super::*;
 
     fn links() -> PreviewLinks {
-        PreviewLinks { key: [7; 32] }
+        PreviewLinks {
+            key: SigningKey::from_bytes([7; 32]),
+        }
     }
 
     fn parts(link: &str) -> (i64, String) {
@@ -137,7 +117,9 @@ mod tests {
                 "{id} {at} {sig}"
             );
         }
-        let other = PreviewLinks { key: [8; 32] };
+        let other = PreviewLinks {
+            key: SigningKey::from_bytes([8; 32]),
+        };
         assert_eq!(
             other.verify(ArticleId(12), at, &sig, now),
             Err(LinkProblem::BadSignature)

@@ -85,7 +85,7 @@ impl Limits {
 }
 
 /// `Retry-After` is in whole seconds; round up so a client that obeys it succeeds.
-fn whole_seconds(wait: Duration) -> u64 {
+pub(crate) fn whole_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 

@@ -109,7 +109,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 
 /// Form posts get the theme's error page; callers that asked for JSON keep the JSON
 /// error body.
-async fn form_errors(state: State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn form_errors(state: State<AppState>, request: Request, next: Next) -> Response {
     if wants_json(request.headers()) {
         next.run(request).await
     } else {
@@ -117,7 +117,7 @@ async fn form_errors(state: State<AppState>, request: Request, next: Next) -> Re
     }
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -125,7 +125,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 /// Ids are positive integers; anything else names no article.
-fn article_id(text: &str) -> Result<ArticleId, AppError> {
+pub(crate) fn article_id(text: &str) -> Result<ArticleId, AppError> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)

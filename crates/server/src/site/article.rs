@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use broadsheet_domain::{
@@ -20,6 +20,7 @@ use minijinja::{Value, context};
 use super::views::{ArticleView, EngagementContext, MetaView, news_article_json_ld};
 use super::{SiteContext, redirect, render};
 use crate::app::{AppState, SiteChrome};
+use crate::comments::form::{self as comment_form, CommentsQuery, CommentsRequest};
 use crate::engagement::identity::reader_from_headers;
 use crate::engagement::routes::{ApiUrls, engage_url};
 use crate::error::AppError;
@@ -28,6 +29,7 @@ use crate::error::AppError;
 pub async fn article(
     State(state): State<AppState>,
     Path((year, month, day, slug)): Path<(String, String, String, String)>,
+    Query(query): Query<CommentsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     // Only date-shaped paths are permalinks; `/a/b/c/slug/` is not a way to reach an
@@ -44,12 +46,32 @@ pub async fn article(
     if moved || permalink != format!("/{year}/{month}/{day}/{slug}/") {
         return Ok(redirect::moved(&permalink));
     }
+    let comments = CommentsRequest::from_query(&query);
     show(
         &state,
         site,
         &article,
         template_of(&article),
-        Some(&headers),
+        Some((&headers, comments)),
+    )
+    .await
+}
+
+/// An article page with its comments section as `request` asks (the comment form
+/// shown again with its problems, say).
+pub(crate) async fn show_with_comments(
+    state: &AppState,
+    article: &Article,
+    headers: &HeaderMap,
+    request: CommentsRequest,
+) -> Result<Response, AppError> {
+    let site = SiteContext::load(state).await?;
+    show(
+        state,
+        site,
+        article,
+        template_of(article),
+        Some((headers, request)),
     )
     .await
 }
@@ -84,14 +106,14 @@ async fn find_public(
     Ok((article, moved))
 }
 
-/// Renders an article or page; `engagement_for` (the request's headers) adds the
-/// engagement widgets' context.
+/// Renders an article or page; `engagement_for` (the request's headers and what it
+/// asked of the comments) adds the engagement widgets and the comments section.
 async fn show(
     state: &AppState,
     site: SiteContext,
     article: &Article,
     template: &str,
-    engagement_for: Option<&HeaderMap>,
+    engagement_for: Option<(&HeaderMap, CommentsRequest)>,
 ) -> Result<Response, AppError> {
     // Engagement is an extra on the page: if its counts cannot be loaded, the article
     // is shown without it.
@@ -105,11 +127,17 @@ async fn show(
         },
         None => None,
     };
-    let reader = engagement_for.and_then(reader_from_headers);
+    let reader = engagement_for
+        .as_ref()
+        .and_then(|(headers, _)| reader_from_headers(headers));
     // A reader without a cookie sees what every such reader sees: the page made from
     // this article, these counts and this chrome is reused as long as all three are
-    // the very ones it was made from.
-    let shared = reader.is_none();
+    // the very ones it was made from. Another page of comments, a reply form or a
+    // form filled in from the remember-me cookie is the reader's own.
+    let plain = engagement_for.as_ref().is_none_or(|(headers, request)| {
+        request.is_plain() && !comment_form::has_remembered(headers)
+    });
+    let shared = reader.is_none() && plain;
     if shared
         && let Some(counts) = &counts
         && let Some(html) = state
@@ -128,8 +156,23 @@ async fn show(
             context! { site => site.view, meta => meta, article => view },
         );
     };
+    let comments = match engagement_for {
+        Some((headers, request)) => {
+            let built = comment_form::context(
+                state,
+                &site.settings,
+                article,
+                reader.as_ref(),
+                headers,
+                request,
+                counts.comments,
+            );
+            Some(built.await?)
+        }
+        None => None,
+    };
     let engagement = engagement_context(state, &site, article, &view, &counts, reader).await;
-    let personal = engagement.choices.is_some();
+    let personal = engagement.choices.is_some() || !plain;
     let year = site.view.year;
     let html = state.theme.render(
         template,
@@ -137,6 +180,7 @@ async fn show(
             site => site.view,
             meta => meta,
             article => view,
+            comments => comments,
             ..Value::from_serialize(&engagement)
         },
     )?;

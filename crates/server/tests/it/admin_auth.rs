@@ -51,6 +51,7 @@ async fn signing_in_sets_a_strict_cookie_and_opens_the_admin() {
         [
             "Home",
             "Articles",
+            "Comments",
             "Media",
             "Users",
             "Settings",

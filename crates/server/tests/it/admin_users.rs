@@ -11,7 +11,7 @@ use crate::admin_auth::{Probe, assert_role_matrix};
 use crate::util::{TEST_PASSWORD, TestApp, TestResponse, send};
 
 /// The emails queued so far, oldest first.
-async fn outbox(app: &TestApp) -> Vec<Email> {
+pub(crate) async fn outbox(app: &TestApp) -> Vec<Email> {
     let mut jobs = app
         .store
         .list_jobs(Some(JobState::Queued), 100)
@@ -424,12 +424,13 @@ async fn the_nav_shows_each_role_only_what_it_may_open() {
     app.user(Role::Admin).await;
     for (role, expected) in [
         (Role::Contributor, vec!["Home", "Articles", "Media"]),
-        (Role::Editor, vec!["Home", "Articles", "Media"]),
+        (Role::Editor, vec!["Home", "Articles", "Comments", "Media"]),
         (
             Role::Admin,
             vec![
                 "Home",
                 "Articles",
+                "Comments",
                 "Media",
                 "Users",
                 "Settings",

@@ -773,3 +773,115 @@ async fn a_new_newsroom_publishes_an_illustrated_article_and_a_contributor_canno
         })
         .await;
 }
+
+/// Fills in the comment form and sends it, once the form is old enough for the spam
+/// screen (which refuses a form sent within seconds of being shown).
+async fn leave_a_reply(browser: &WebDriver, comment: &str, name: &str, email: &str) {
+    fill(browser, "#comment", comment).await;
+    fill(browser, "#author", name).await;
+    fill(browser, "#email", email).await;
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    submit(browser, "#submit").await;
+}
+
+#[tokio::test]
+async fn without_javascript_a_comment_and_a_reply_make_a_thread_and_a_held_one_shows_only_to_its_author()
+ {
+    if !browser_available() {
+        return;
+    }
+    let reader = Reader::start(false).await;
+    reader
+        .run(|browser, url| async move {
+            let (browser, url) = (&browser, url.as_str());
+            browser.goto(url).await.unwrap();
+            assert_eq!(text(browser, "#reply-title").await, "Leave a Reply");
+            leave_a_reply(
+                browser,
+                "Good to have the tram back before the school term.",
+                "Ann Reader",
+                "ann@example.net",
+            )
+            .await;
+            assert_eq!(page_url(browser).await, url);
+            let fragment = browser
+                .current_url()
+                .await
+                .unwrap()
+                .fragment()
+                .map(str::to_owned);
+            let first = fragment.expect("the redirect points at the comment");
+            assert!(first.starts_with("comment-"), "{first}");
+            assert_eq!(
+                text(browser, &format!("#{first} .comment-author")).await,
+                "Ann Reader"
+            );
+            assert_eq!(
+                text(browser, "[data-slot=comment-count]").await,
+                "1 comment"
+            );
+
+            // Reply through the comment's own Reply link.
+            submit(browser, &format!("#{first} .comment-reply-link")).await;
+            assert!(
+                text(browser, "#reply-title")
+                    .await
+                    .starts_with("Leave a Reply to Ann Reader")
+            );
+            leave_a_reply(
+                browser,
+                "It runs every ten minutes now.",
+                "Bob",
+                "bob@example.net",
+            )
+            .await;
+            assert_eq!(
+                text(browser, &format!("#{first} .children .comment-author")).await,
+                "Bob"
+            );
+            assert_eq!(
+                text(browser, "[data-slot=comment-count]").await,
+                "2 comments"
+            );
+
+            // Two links hold a comment for moderation: its author sees it, marked.
+            leave_a_reply(
+                browser,
+                "Timetable: https://example.org/tram and https://example.org/bus",
+                "Cat",
+                "cat@example.net",
+            )
+            .await;
+            assert_eq!(
+                text(browser, ".comment-pending .comment-awaiting-moderation").await,
+                "Your comment is awaiting moderation."
+            );
+            assert_eq!(
+                text(browser, "[data-slot=comment-count]").await,
+                "2 comments"
+            );
+
+            // Another reader (no cookies) sees the thread but not the held comment.
+            browser.delete_all_cookies().await.unwrap();
+            browser.goto(url).await.unwrap();
+            assert_eq!(
+                text(browser, &format!("#{first} .children .comment-author")).await,
+                "Bob"
+            );
+            assert!(
+                browser
+                    .find_all(By::Css(".comment-pending"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(
+                !browser
+                    .source()
+                    .await
+                    .unwrap()
+                    .contains("awaiting moderation")
+            );
+        })
+        .await;
+}

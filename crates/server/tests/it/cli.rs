@@ -198,3 +198,91 @@ async fn a_settings_change_from_the_cli_reaches_a_running_server_within_a_second
     assert!(!out.status.success());
     assert!(stderr(&out).contains("time_zone"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn comments_are_listed_approved_and_marked_as_spam_from_the_shell() {
+    use broadsheet_domain::{
+        ArticleId, CommentId, CommentStatus, CommentStore, NetworkHash, NewComment, clock,
+    };
+    use broadsheet_store_sqlite::SqliteStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("story.md");
+    std::fs::write(&file, story(10)).unwrap();
+    let site = Site::sqlite(dir.path());
+    site.ok(&["article", "publish", file.to_str().unwrap()]);
+    // Comments as the comment form stores them, in the same database file.
+    let store = SqliteStore::open(&dir.path().join("broadsheet.sqlite3"))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for name in ["Pat", "Sam"] {
+        let now = clock::now();
+        let body = format!("{name} thinks the bridge is late.");
+        let comment = store
+            .insert_comment(&NewComment {
+                article_id: ArticleId(1),
+                parent_id: None,
+                status: CommentStatus::Pending,
+                author_name: name.into(),
+                author_email: format!("{}@example.net", name.to_lowercase()),
+                author_url: None,
+                body_html: broadsheet_domain::comment::render_comment(&body),
+                body,
+                reader: None,
+                network: NetworkHash("net".into()),
+                notify_replies: false,
+                reason: Some("has 3 links (the limit is 2)".into()),
+                day: now.date_naive(),
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        ids.push(comment.id.to_string());
+    }
+
+    let listed = site.ok(&["comments", "list"]);
+    assert!(
+        listed.starts_with("pending 2 · approved 0 · spam 0 · trash 0\n"),
+        "{listed}"
+    );
+    assert!(listed.contains(&format!("#{}  ", ids[0])), "{listed}");
+    assert!(
+        listed.contains("Pat <pat@example.net>  (held: has 3 links"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("    Sam thinks the bridge is late."),
+        "{listed}"
+    );
+
+    let approved = site.ok(&["comments", "approve", &ids[0], "999"]);
+    assert_eq!(
+        approved,
+        format!(
+            "approved: {}\nunchanged (already approved, or no such comment): 999\n",
+            ids[0]
+        )
+    );
+    site.ok(&["comments", "spam", &ids[1]]);
+    let status = |id: &str| {
+        let store = &store;
+        let id = CommentId(id.parse().unwrap());
+        async move { store.comment_by_id(id).await.unwrap().status }
+    };
+    assert_eq!(status(&ids[0]).await, CommentStatus::Approved);
+    assert_eq!(status(&ids[1]).await, CommentStatus::Spam);
+    let spam = site.ok(&["comments", "list", "--status", "spam"]);
+    assert!(spam.contains("Sam <sam@example.net>"), "{spam}");
+    assert!(!spam.contains("Pat <"), "{spam}");
+
+    let out = broadsheet(dir.path(), &["comments", "list", "--status", "deleted"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown comment status"),
+        "{}",
+        stderr(&out)
+    );
+    let out = broadsheet(dir.path(), &["comments", "approve"]);
+    assert!(!out.status.success(), "ids are required");
+}

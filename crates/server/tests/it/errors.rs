@@ -324,6 +324,76 @@ impl broadsheet_domain::MediaStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::CommentStore for BrokenStore {
+    async fn insert_comment(
+        &self,
+        _: &broadsheet_domain::NewComment,
+    ) -> StoreResult<broadsheet_domain::Comment> {
+        broken()
+    }
+    async fn comment_by_id(
+        &self,
+        _: broadsheet_domain::CommentId,
+    ) -> StoreResult<broadsheet_domain::Comment> {
+        broken()
+    }
+    async fn article_comments(
+        &self,
+        _: ArticleId,
+        _: Option<&broadsheet_domain::ReaderId>,
+        _: u32,
+        _: u32,
+    ) -> StoreResult<broadsheet_domain::CommentPage> {
+        broken()
+    }
+    async fn set_comment_status(
+        &self,
+        _: &[broadsheet_domain::CommentId],
+        _: broadsheet_domain::CommentStatus,
+    ) -> StoreResult<Vec<broadsheet_domain::Comment>> {
+        broken()
+    }
+    async fn update_comment_body(
+        &self,
+        _: broadsheet_domain::CommentId,
+        _: &str,
+        _: &str,
+    ) -> StoreResult<broadsheet_domain::Comment> {
+        broken()
+    }
+    async fn list_comments(
+        &self,
+        _: &broadsheet_domain::CommentQuery,
+    ) -> StoreResult<Paged<broadsheet_domain::Comment>> {
+        broken()
+    }
+    async fn comment_status_counts(&self) -> StoreResult<broadsheet_domain::CommentCounts> {
+        broken()
+    }
+    async fn has_approved_comment_from(&self, _: &str) -> StoreResult<bool> {
+        broken()
+    }
+    async fn recent_duplicate(
+        &self,
+        _: ArticleId,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        broken()
+    }
+    async fn comments_by_email(&self, _: &str) -> StoreResult<Vec<broadsheet_domain::Comment>> {
+        broken()
+    }
+    async fn stop_reply_notifications(&self, _: &str) -> StoreResult<u64> {
+        broken()
+    }
+    async fn erase_commenter(&self, _: &str) -> StoreResult<u64> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl broadsheet_domain::StatsStore for BrokenStore {
     async fn activity_rows(
         &self,
@@ -391,6 +461,14 @@ impl AccountStore for BrokenStore {
         broken()
     }
     async fn list_audit(&self, _: u32, _: u32) -> StoreResult<Paged<AuditEntry>> {
+        broken()
+    }
+
+    async fn set_comment_notices(&self, _: UserId, _: bool, _: DateTime<Utc>) -> StoreResult<()> {
+        broken()
+    }
+
+    async fn comment_notices_off(&self) -> StoreResult<Vec<UserId>> {
         broken()
     }
 }

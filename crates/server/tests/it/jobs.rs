@@ -163,6 +163,7 @@ async fn an_email_job_writes_a_parseable_eml_into_the_outbox() {
         subject: "Your password reset link".into(),
         text: "Follow this link within the hour.".into(),
         html: Some("<p>Follow <a href=\"https://news.example.com/r\">this link</a>.</p>".into()),
+        list_unsubscribe: None,
     };
     let id = enqueue_email(app.store.as_ref(), &email, Some("reset:grace:1".into()))
         .await
@@ -216,6 +217,7 @@ async fn enqueueing_and_waking_sends_without_waiting_for_the_poll() {
         subject: "Hello".into(),
         text: "Plain text only.".into(),
         html: None,
+        list_unsubscribe: None,
     };
     enqueue_email(app.store.as_ref(), &email, None)
         .await
@@ -252,6 +254,7 @@ async fn failing_jobs_are_retried_after_their_backoff_then_dead() {
         subject: "Never arrives".into(),
         text: "x".into(),
         html: None,
+        list_unsubscribe: None,
     };
     let payload = serde_json::to_value(&email).unwrap();
     let id = app

@@ -3,11 +3,14 @@
 
 mod admin_articles;
 mod admin_auth;
+mod admin_comments;
 mod admin_dashboard;
 mod admin_users;
 mod assets;
 mod browser;
 mod cli;
+mod comment_screen;
+mod comments;
 mod engagement;
 mod errors;
 mod jobs;

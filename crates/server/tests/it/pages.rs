@@ -151,7 +151,8 @@ async fn article_page_has_every_part_in_order() {
     );
 
     // Engagement slots are present, and show no invented numbers: the widgets that
-    // exist show a new article's real counts (zero), the others stay empty.
+    // exist show a new article's real counts (zero), the others stay empty. The
+    // comments slot holds the "Leave a Reply" form.
     let slots = page.attrs("[data-slot]", "data-slot");
     assert_eq!(
         slots,
@@ -166,9 +167,12 @@ async fn article_page_has_every_part_in_order() {
         ]
     );
     let slot_texts = page.texts("[data-slot]");
-    for empty in [1, 5, 6] {
-        assert!(slot_texts[empty].is_empty(), "{}", slots[empty]);
-    }
+    assert!(slot_texts[6].is_empty(), "{}", slots[6]);
+    assert!(
+        slot_texts[5].starts_with("Leave a Reply"),
+        "{}",
+        slot_texts[5]
+    );
     let counts = [page.texts("[data-count]"), page.texts("[data-field=count]")].concat();
     assert!(
         !counts.is_empty() && counts.iter().all(|c| c == "0"),

@@ -31,6 +31,7 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub store: Arc<SqliteStore>,
     router: Router,
+    state: AppState,
     config: Config,
     /// Numbers the users made by role, so their names and emails differ.
     users_made: AtomicU32,
@@ -91,10 +92,11 @@ impl TestAppBuilder {
         let state = AppState::new(store.clone(), config.clone())
             .await
             .expect("the theme loads");
-        let router = broadsheet::build_router(state);
+        let router = broadsheet::build_router(state.clone());
         TestApp {
             store,
             router,
+            state,
             config,
             users_made: AtomicU32::new(0),
             _dir: dir,
@@ -116,6 +118,14 @@ impl TestApp {
         self._dir.path()
     }
 
+    /// The hidden token of a comment form rendered at `at`: a form rendered long
+    /// enough ago passes the spam screen's "too fast" check.
+    pub async fn comment_form_token(&self, at: DateTime<Utc>) -> String {
+        broadsheet::comments::screen::form_token(&self.state, at)
+            .await
+            .expect("a form token")
+    }
+
     /// The router, for tests that serve it over a socket.
     pub fn router(&self) -> Router {
         self.router.clone()
@@ -124,13 +134,18 @@ impl TestApp {
     /// A second node on this app's database: its own state, caches and limits, as
     /// another process would have.
     pub async fn second_node(&self) -> Router {
+        broadsheet::build_router(self.node_state().await)
+    }
+
+    /// The state of another node on this app's database, for tests that call the
+    /// server's functions directly.
+    pub async fn node_state(&self) -> AppState {
         let store = SqliteStore::open(&self.data_dir().join("site.sqlite3"))
             .await
             .expect("open the SQLite store again");
-        let state = AppState::new(Arc::new(store), self.config.clone())
+        AppState::new(Arc::new(store), self.config.clone())
             .await
-            .expect("the theme loads");
-        broadsheet::build_router(state)
+            .expect("the theme loads")
     }
 
     // --- seeding ---

@@ -44,9 +44,9 @@ const URL_ATTRIBUTES: &[&str] = &[
 ];
 
 /// A vector with the number it has in its source.
-struct Vector {
-    id: String,
-    source: String,
+pub struct Vector {
+    pub id: String,
+    pub source: String,
 }
 
 fn shared_vectors_path() -> PathBuf {
@@ -59,7 +59,7 @@ fn fixture_path() -> PathBuf {
 }
 
 /// The vectors file is a list of `<div id="N">VECTOR//["'`-->]]>]</div>` blocks.
-fn parse_vectors(text: &str) -> Vec<Vector> {
+pub fn parse_vectors(text: &str) -> Vec<Vector> {
     const TERMINATOR: &str = "//[\"'`-->]]>]</div>";
     text.split("<div id=\"")
         .skip(1)
@@ -115,7 +115,7 @@ fn is_script_url(value: &str) -> bool {
 }
 
 /// Everything executable in an element and its descendants, described for a message.
-fn executable_parts(root: scraper::ElementRef<'_>) -> Vec<String> {
+pub fn executable_parts(root: scraper::ElementRef<'_>) -> Vec<String> {
     let mut found = Vec::new();
     for node in root.descendants() {
         let Some(element) = node.value().as_element() else {

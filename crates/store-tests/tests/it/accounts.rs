@@ -399,3 +399,36 @@ async fn the_audit_log_pages_newest_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn comment_notices_are_on_until_a_user_stops_them_and_can_be_turned_back_on() {
+    each_backend(|store| async move {
+        let ada = user(&*store, "Ada Lovelace", Role::Editor).await;
+        let bob = user(&*store, "Bob Woodward", Role::Admin).await;
+        assert_eq!(store.comment_notices_off().await.unwrap(), vec![]);
+        store
+            .set_comment_notices(bob.id, false, now())
+            .await
+            .unwrap();
+        // Stopping twice is the same as once; an unknown user changes nothing.
+        store
+            .set_comment_notices(bob.id, false, now())
+            .await
+            .unwrap();
+        store
+            .set_comment_notices(UserId(9_999), false, now())
+            .await
+            .unwrap();
+        assert_eq!(store.comment_notices_off().await.unwrap(), vec![bob.id]);
+        store
+            .set_comment_notices(ada.id, false, now())
+            .await
+            .unwrap();
+        store
+            .set_comment_notices(bob.id, true, now())
+            .await
+            .unwrap();
+        assert_eq!(store.comment_notices_off().await.unwrap(), vec![ada.id]);
+    })
+    .await;
+}

@@ -1,8 +1,10 @@
 use std::sync::Arc;
 
+use broadsheet_domain::comment::render_comment;
 use broadsheet_domain::{
-    ArticleId, ArticleQuery, CastOutcome, ContentKind, NewUser, ReaderAction, ReaderChoices, Role,
-    SiteSettings, SlugLookup, Status, Store, StoreError, UserId, ViewHit, Vote,
+    ArticleId, ArticleQuery, CastOutcome, CommentStatus, ContentKind, NetworkHash, NewComment,
+    NewUser, ReaderAction, ReaderChoices, Role, SiteSettings, SlugLookup, Status, Store,
+    StoreError, UserId, ViewHit, Vote,
 };
 
 use crate::backends::{backends, each_backend, named};
@@ -95,6 +97,35 @@ async fn build_site(store: &dyn Store) {
         day: today(),
     });
     store.record_views(&hits).await.unwrap();
+    // A thread, a held comment and a spam one: every status moves.
+    let comment = |parent, status, who: &str| NewComment {
+        article_id: harbour.id,
+        parent_id: parent,
+        status,
+        author_name: who.to_owned(),
+        author_email: format!("{who}@example.net"),
+        author_url: None,
+        body: format!("{who} writes"),
+        body_html: render_comment(&format!("{who} writes")),
+        reader: Some(reader(9)),
+        network: NetworkHash("net".into()),
+        notify_replies: true,
+        reason: None,
+        day: today(),
+        created_at: now(),
+    };
+    let first = comment(None, CommentStatus::Approved, "ann");
+    let first = store.insert_comment(&first).await.unwrap();
+    for (parent, status, who) in [
+        (Some(first.id), CommentStatus::Approved, "bob"),
+        (None, CommentStatus::Pending, "cat"),
+        (None, CommentStatus::Spam, "eve"),
+    ] {
+        store
+            .insert_comment(&comment(parent, status, who))
+            .await
+            .unwrap();
+    }
 }
 
 /// Exports a site from every backend and imports it into every backend, itself
@@ -148,6 +179,8 @@ async fn copy_story(source: Arc<dyn Store>, target: Arc<dyn Store>) {
     );
 
     assert!(!dump.daily.is_empty(), "the dashboard's history moves too");
+    assert_eq!(dump.comments.len(), 4, "comments in every status");
+    assert!(dump.comments.windows(2).all(|w| w[0].id < w[1].id), "by id");
     assert!(
         dump.daily
             .windows(2)
@@ -157,6 +190,12 @@ async fn copy_story(source: Arc<dyn Store>, target: Arc<dyn Store>) {
 
     target.import_site(&dump).await.unwrap();
     assert_eq!(target.export_site().await.unwrap(), dump);
+    // Threads survive: the reply is still under its parent, pages still whole.
+    let harbour = dump.comments[0].article_id;
+    let thread = target.article_comments(harbour, None, 1, 10).await.unwrap();
+    assert_eq!(thread.total, 1);
+    assert_eq!(thread.items.len(), 2);
+    assert_eq!(target.counts(harbour).await.unwrap().comments, 2);
     let month = (today() - chrono::TimeDelta::days(29), today());
     assert_eq!(
         target.daily_activity(month.0, month.1).await.unwrap(),
@@ -253,6 +292,9 @@ async fn new_rows_after_an_import_get_ids_the_dump_did_not_use() {
             for row in &mut dump.reader_choices {
                 row.article_id = ArticleId(row.article_id.0 + 500);
             }
+            for comment in &mut dump.comments {
+                comment.article_id = ArticleId(comment.article_id.0 + 500);
+            }
             target.import_site(&dump).await.unwrap();
             assert_eq!(
                 target.export_site().await.unwrap(),
@@ -276,6 +318,33 @@ async fn new_rows_after_an_import_get_ids_the_dump_did_not_use() {
                 fresh.id > max_article,
                 "{:?} after {max_article:?}",
                 fresh.id
+            );
+            let max_comment = dump.comments.iter().map(|c| c.id).max().unwrap();
+            let mut later = dump.comments[0].clone();
+            later.article_id = fresh.id;
+            let stored = target
+                .insert_comment(&NewComment {
+                    article_id: fresh.id,
+                    parent_id: None,
+                    status: later.status,
+                    author_name: later.author_name,
+                    author_email: later.author_email,
+                    author_url: later.author_url,
+                    body: later.body,
+                    body_html: later.body_html,
+                    reader: later.reader,
+                    network: later.network,
+                    notify_replies: later.notify_replies,
+                    reason: later.reason,
+                    day: later.day,
+                    created_at: later.created_at,
+                })
+                .await
+                .unwrap();
+            assert!(
+                stored.id > max_comment,
+                "{:?} after {max_comment:?}",
+                stored.id
             );
         })
         .await;

@@ -6,6 +6,7 @@ mod accounts;
 mod articles;
 mod backends;
 mod changes;
+mod comments;
 mod dump;
 mod engagement;
 mod fixtures;

@@ -1,5 +1,5 @@
 use broadsheet_domain::read_time::ReadingSpeed;
-use broadsheet_domain::{ReactionDef, SiteSettings};
+use broadsheet_domain::{CommentSettings, ReactionDef, SiteSettings};
 
 use crate::backends::each_backend;
 
@@ -24,6 +24,12 @@ async fn settings_start_as_defaults_and_keep_what_is_saved() {
                 label: "Insightful".into(),
                 emoji: "💡".into(),
             }],
+            comments: CommentSettings {
+                hold_all: true,
+                max_depth: 3,
+                blocklist: vec!["casino".into()],
+                ..CommentSettings::default()
+            },
         };
         store.save_settings(&mine).await.unwrap();
         assert_eq!(store.settings().await.unwrap(), mine);
