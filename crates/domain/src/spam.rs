@@ -1,11 +1,14 @@
-//! The comment spam classifier: a tokenizer, a naive Bayes model, its training, its
-//! decision threshold and its honest evaluation.
+//! The comment spam classifier: a tokenizer, a logistic regression model, its training,
+//! its decision threshold and its honest evaluation.
 //!
-//! The model is multinomial naive Bayes over the *set* of a comment's tokens (each token
-//! counted once per comment, which suits short texts better than raw counts) with
-//! Laplace smoothing. Tokens are lowercase words, the domains of links, and a few shape
-//! tokens (`has-url`, `shouting`, `many-exclamations`, ...) that carry over from one
-//! site to another better than words do.
+//! The model is logistic regression, trained by stochastic gradient descent with an L2
+//! penalty, over the *set* of a comment's tokens hashed into [`BUCKETS`] buckets (each
+//! token counted once per comment and scaled by 1/√n). Tokens are lowercase words and
+//! word pairs, character 4- and 5-grams, the domains of links, and a few shape tokens
+//! (`has-url`, `shouting`, `many-exclamations`, ...) that carry over from one site to
+//! another better than words do. (It replaced naive Bayes over the same words, which
+//! caught 0.650 of the spam in cross-validation at precision 0.979; this catches 0.829
+//! at 0.968. Character n-grams made naive Bayes worse.)
 //!
 //! Training also chooses the decision threshold, on the training data only: it scores
 //! each training group with a model trained on the others (or each half with the other
@@ -15,9 +18,9 @@
 //!
 //! The shipped model (`spam_model.json`, trained on the YouTube Spam Collection, CC BY
 //! 4.0) is compiled in, so a fresh install screens comments without any download;
-//! `cargo run -p broadsheet --example train_spam -- <dir>` rebuilds it.
+//! `cargo run -p broadsheet-domain --example train_spam -- <dir>` rebuilds it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -26,10 +29,6 @@ use serde::{Deserialize, Serialize};
 /// the site promises, so that a new site's readers, who write unlike the training
 /// data, are still rarely marked as spam.
 pub const TARGET_PRECISION: f64 = 0.97;
-
-/// Tokens seen in fewer training comments than this are dropped from the model: they
-/// say little and would make up most of its size.
-const MIN_DOCUMENTS: u32 = 2;
 
 /// The data set's licence requires attribution; it travels inside the model file.
 pub const ATTRIBUTION: &str = "Trained on the YouTube Spam Collection by Túlio C. Alberto, \
@@ -45,8 +44,8 @@ pub struct Sample {
     pub spam: bool,
 }
 
-/// The words, word pairs, domains and shape marks of `text`, each once, in a stable
-/// order.
+/// The words, word pairs, character 4- and 5-grams, domains and shape marks of `text`,
+/// each once, in a stable order.
 pub fn tokens(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     // Comments copied from elsewhere often carry HTML (`<br />`, `&#39;`, links): its
@@ -92,8 +91,31 @@ pub fn tokens(text: &str) -> BTreeSet<String> {
         _ => "length:long",
     };
     out.insert(length.to_owned());
+    // Character 4- and 5-grams of the lowercase words carry over misspellings, run-on
+    // words and inflections ("subscribers", "subscribe", "sub4sub") that words miss.
+    let normal: Vec<char> = format!(
+        " {} ",
+        prose
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+    .chars()
+    .collect();
+    for n in CHAR_GRAMS {
+        out.extend(
+            normal
+                .windows(n)
+                .map(|gram| format!("chars:{}", gram.iter().collect::<String>())),
+        );
+    }
     out
 }
+
+/// The lengths of the character n-grams among a comment's tokens.
+const CHAR_GRAMS: [usize; 2] = [4, 5];
 
 /// How many links `text` holds: `http(s)://` addresses, `www.` names and bare domain
 /// names such as `example.com/page` (what a reader's browser or a spammer's victim
@@ -144,60 +166,106 @@ const BARE_TLDS: &[&str] = &[
     "xyz", "online", "site", "shop", "top", "club",
 ];
 
-/// Token counts and the threshold: what training produces and the site ships.
+/// Feature weights and the threshold: what training produces and the site ships.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Model {
-    /// Where the counts come from, and the licence's attribution.
+    /// Where the weights come from, and the licence's attribution.
     pub attribution: String,
     pub spam_documents: u32,
     pub ham_documents: u32,
     /// A comment whose log-odds of being spam exceed this is spam.
     pub threshold: f64,
-    /// Token → [spam comments holding it, ham comments holding it].
-    pub tokens: BTreeMap<String, [u32; 2]>,
+    /// The log-odds of a comment with no known features.
+    pub bias: f64,
+    /// One weight per hash bucket ([`BUCKETS`] of them): tokens are hashed into
+    /// buckets, so the model's size does not grow with its vocabulary.
+    pub weights: Vec<f32>,
 }
 
-/// A model ready to score: log-probabilities computed once.
+/// A model ready to score.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    prior: f64,
     threshold: f64,
-    /// Token → log P(token | spam) − log P(token | ham).
-    weights: HashMap<String, f64>,
+    bias: f64,
+    weights: Vec<f32>,
+}
+
+/// The number of hash buckets tokens fall into.
+pub const BUCKETS: usize = 8192;
+
+/// Passes of stochastic gradient descent over the training comments.
+const EPOCHS: usize = 50;
+
+/// The initial learning rate, and the L2 penalty that also slows it down over time.
+const LEARNING_RATE: f64 = 0.5;
+const L2: f64 = 1e-4;
+
+/// The bucket of a token: 64-bit FNV-1a, stable across builds and platforms.
+fn bucket(token: &str) -> usize {
+    let hash = token.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % BUCKETS as u64) as usize
+}
+
+/// The distinct buckets of `text`'s tokens, each with the value 1/√n, so that long
+/// and short comments weigh alike.
+fn features(text: &str) -> Vec<(usize, f64)> {
+    let mut buckets: Vec<usize> = tokens(text).iter().map(|t| bucket(t)).collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    let value = 1.0 / (buckets.len().max(1) as f64).sqrt();
+    buckets.into_iter().map(|b| (b, value)).collect()
 }
 
 impl Model {
-    /// Counts `samples` and keeps the tokens seen in at least [`MIN_DOCUMENTS`]
-    /// comments; the threshold is left at 0 (even odds).
-    fn count(samples: &[&Sample]) -> Model {
-        let mut tokens: BTreeMap<String, [u32; 2]> = BTreeMap::new();
-        let (mut spam_documents, mut ham_documents) = (0, 0);
-        for sample in samples {
-            let class = if sample.spam {
-                spam_documents += 1;
-                0
-            } else {
-                ham_documents += 1;
-                1
-            };
-            for token in self::tokens(&sample.text) {
-                tokens.entry(token).or_default()[class] += 1;
+    /// Logistic regression on `samples` by stochastic gradient descent with an L2
+    /// penalty, in a fixed pseudo-random order (training is reproducible); the
+    /// threshold is left at 0 (even odds).
+    fn fit(samples: &[&Sample]) -> Model {
+        let data: Vec<(Vec<(usize, f64)>, f64)> = samples
+            .iter()
+            .map(|s| (features(&s.text), if s.spam { 1.0 } else { 0.0 }))
+            .collect();
+        let mut weights = vec![0.0f64; BUCKETS];
+        let mut bias = 0.0;
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        let mut random: u64 = 42;
+        let mut step = 0.0;
+        for _ in 0..EPOCHS {
+            for i in (1..order.len()).rev() {
+                random = random
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                order.swap(i, (random >> 33) as usize % (i + 1));
+            }
+            for &k in &order {
+                let (x, y) = &data[k];
+                step += 1.0;
+                let rate = LEARNING_RATE / (1.0 + LEARNING_RATE * L2 * step);
+                let z = bias + x.iter().map(|(i, v)| weights[*i] * v).sum::<f64>();
+                let error = 1.0 / (1.0 + (-z).exp()) - y;
+                for (i, v) in x {
+                    weights[*i] -= rate * (error * v + L2 * weights[*i]);
+                }
+                bias -= rate * error;
             }
         }
-        tokens.retain(|_, [spam, ham]| *spam + *ham >= MIN_DOCUMENTS);
         Model {
             attribution: ATTRIBUTION.to_owned(),
-            spam_documents,
-            ham_documents,
+            spam_documents: samples.iter().filter(|s| s.spam).count() as u32,
+            ham_documents: samples.iter().filter(|s| !s.spam).count() as u32,
             threshold: 0.0,
-            tokens,
+            bias,
+            weights: weights.into_iter().map(|w| w as f32).collect(),
         }
     }
 
     /// Trains on `groups` (for the shipped model, one group per source file) and tunes
-    /// the threshold on them: each group is scored by a model counted on the other
-    /// groups, so the threshold is chosen on comments its model has not seen. With a
-    /// single group, its two halves stand in for groups.
+    /// the threshold on them: each group is scored by a model trained on the other
+    /// groups, so the threshold is chosen on comments its model has not seen (scores
+    /// of comments a model was trained on are over-confident). With a single group,
+    /// its two halves stand in for groups.
     pub fn train(groups: &[Vec<Sample>]) -> Model {
         let halves;
         let groups: &[Vec<Sample>] = if groups.len() >= 2 {
@@ -221,36 +289,19 @@ impl Model {
                 .filter(|(j, _)| *j != i)
                 .flat_map(|(_, g)| g)
                 .collect();
-            let classifier = Model::count(&others).classifier();
+            let classifier = Model::fit(&others).classifier();
             held_out.extend(group.iter().map(|s| (classifier.log_odds(&s.text), s.spam)));
         }
-        let mut model = Model::count(&groups.iter().flatten().collect::<Vec<_>>());
+        let mut model = Model::fit(&groups.iter().flatten().collect::<Vec<_>>());
         model.threshold = choose_threshold(&mut held_out);
         model
     }
 
     pub fn classifier(&self) -> Classifier {
-        let vocabulary = self.tokens.len() as f64;
-        let [spam_total, ham_total] = self.tokens.values().fold([0u64; 2], |[s, h], [ts, th]| {
-            [s + u64::from(*ts), h + u64::from(*th)]
-        });
-        let spam_denominator = (spam_total as f64 + vocabulary).ln();
-        let ham_denominator = (ham_total as f64 + vocabulary).ln();
-        let weights = self
-            .tokens
-            .iter()
-            .map(|(token, [spam, ham])| {
-                let weight = (f64::from(*spam) + 1.0).ln()
-                    - spam_denominator
-                    - ((f64::from(*ham) + 1.0).ln() - ham_denominator);
-                (token.clone(), weight)
-            })
-            .collect();
         Classifier {
-            prior: (f64::from(self.spam_documents) + 1.0).ln()
-                - (f64::from(self.ham_documents) + 1.0).ln(),
             threshold: self.threshold,
-            weights,
+            bias: self.bias,
+            weights: self.weights.clone(),
         }
     }
 }
@@ -285,19 +336,13 @@ fn choose_threshold(scored: &mut [(f64, bool)]) -> f64 {
 }
 
 impl Classifier {
-    /// The spam score of `text`: the prior log-odds plus its known tokens' evidence,
-    /// the evidence divided by the square root of how many tokens gave it. Plain naive
-    /// Bayes sums it, which drives long comments to extremes and makes a threshold
-    /// tuned on a model counted from less data miss on the final one; the scaling
-    /// keeps scores comparable (it catches about a tenth more spam at the same
-    /// precision in cross-validation).
+    /// The spam score of `text`: the log-odds the model gives it.
     pub fn log_odds(&self, text: &str) -> f64 {
-        let evidence: Vec<f64> = tokens(text)
-            .iter()
-            .filter_map(|t| self.weights.get(t).copied())
-            .collect();
-        let scale = (evidence.len().max(1) as f64).sqrt();
-        self.prior + evidence.iter().sum::<f64>() / scale
+        self.bias
+            + features(text)
+                .iter()
+                .filter_map(|(i, v)| self.weights.get(*i).map(|w| f64::from(*w) * v))
+                .sum::<f64>()
     }
 
     /// Whether `text` is spam by the model's threshold.
@@ -529,7 +574,7 @@ mod tests {
         ];
         let model = Model::train(&training);
         assert_eq!((model.spam_documents, model.ham_documents), (4, 4));
-        assert!(!model.tokens.contains_key("reminds"), "seen once: pruned");
+        assert_eq!(model.weights.len(), BUCKETS);
         let classifier = model.classifier();
         assert!(classifier.is_spam("subscribe to my channel, free money"));
         assert!(!classifier.is_spam("a lovely song for a summer day"));

@@ -50,15 +50,14 @@ fn cross_validation_on_the_youtube_collection() {
     );
     println!("overall: {overall:?}");
     // Precision is what readers feel (a real comment marked as spam), so it holds the
-    // issue's 0.95. Recall stays below the issue's 0.85 aim: across videos the
-    // collection labels alike comments differently ("like this comment if ..." is spam
-    // in one file only), and even the best threshold chosen *with* the test files
-    // catches about three spam comments in four at this precision. The floor below is
-    // what the model reaches, so a change that loses recall fails here.
+    // issue's 0.95. Recall (0.829 overall) stays just below the issue's 0.85 aim:
+    // across videos the collection labels alike comments differently ("like this
+    // comment if ..." is spam in one file only). The floor below is what the model
+    // reaches, so a change that loses recall fails here.
     assert!(
         overall.precision() >= 0.95,
         "precision {}",
         overall.precision()
     );
-    assert!(overall.recall() >= 0.62, "recall {}", overall.recall());
+    assert!(overall.recall() >= 0.82, "recall {}", overall.recall());
 }

@@ -39,11 +39,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!(
-        "wrote {}: {} spam and {} ham comments, {} tokens, threshold {:.3}",
+        "wrote {}: {} spam and {} ham comments, {} buckets, threshold {:.3}",
         out.display(),
         model.spam_documents,
         model.ham_documents,
-        model.tokens.len(),
+        model.weights.len(),
         model.threshold
     );
     ExitCode::SUCCESS
