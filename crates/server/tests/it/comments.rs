@@ -873,7 +873,10 @@ async fn a_cached_page_shows_a_moderators_approval_and_edit_within_a_second() {
             false
         }
     };
-    assert!(shows("Words from a seeded commenter.").await, "approval shown");
+    assert!(
+        shows("Words from a seeded commenter.").await,
+        "approval shown"
+    );
     app.store
         .update_comment_body(held.id, "Edited.", &render_comment("Edited."))
         .await
