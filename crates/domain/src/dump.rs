@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::user::UserId;
+
 use chrono::NaiveDate;
 
 use crate::article::{Article, ArticleId};
@@ -41,6 +43,9 @@ pub struct SiteDump {
     /// The counters above already count the approved ones.
     #[serde(default)]
     pub comments: Vec<Comment>,
+    /// Newsroom users who turned off "a comment awaits moderation" emails, by id.
+    #[serde(default)]
+    pub comment_notices_off: Vec<UserId>,
 }
 
 /// One article's activity on one day in a dump.

@@ -400,6 +400,7 @@ impl Store for PgStore {
         let (counts, reader_choices) = engagement::export(&mut tx).await?;
         let daily = stats::export(&mut tx).await?;
         let comments = comments::export(&mut tx).await?;
+        let comment_notices_off = accounts::export_comment_notices(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -420,6 +421,7 @@ impl Store for PgStore {
             reader_choices,
             daily,
             comments,
+            comment_notices_off,
         })
     }
 
@@ -450,6 +452,7 @@ impl Store for PgStore {
         engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
         stats::import(&mut tx, &dump.daily).await?;
         comments::import(&mut tx, &dump.comments).await?;
+        accounts::import_comment_notices(&mut tx, &dump.comment_notices_off).await?;
         // Rows inserted with their own ids leave the identities behind; the next new
         // user or article must not be handed an id the dump already used.
         for table in [

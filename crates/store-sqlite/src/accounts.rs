@@ -368,11 +368,35 @@ impl AccountStore for SqliteStore {
     }
 
     async fn comment_notices_off(&self) -> StoreResult<Vec<UserId>> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT user_id FROM comment_notice_optouts ORDER BY user_id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?;
-        Ok(ids.into_iter().map(UserId).collect())
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        export_comment_notices(&mut conn).await
     }
+}
+
+/// The users who turned moderation emails off, for a dump.
+pub(crate) async fn export_comment_notices(
+    conn: &mut SqliteConnection,
+) -> StoreResult<Vec<UserId>> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT user_id FROM comment_notice_optouts ORDER BY user_id")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// Restores a dump's opt-outs. A dump keeps who, not when: the import is when.
+pub(crate) async fn import_comment_notices(
+    conn: &mut SqliteConnection,
+    users: &[UserId],
+) -> StoreResult<()> {
+    for user in users {
+        sqlx::query("INSERT INTO comment_notice_optouts (user_id, stopped_at) VALUES (?, ?)")
+            .bind(user.0)
+            .bind(millis(broadsheet_domain::clock::now()))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
 }

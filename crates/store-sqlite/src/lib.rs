@@ -355,6 +355,7 @@ impl Store for SqliteStore {
         let (counts, reader_choices) = engagement::export(&mut tx).await?;
         let daily = stats::export(&mut tx).await?;
         let comments = comments::export(&mut tx).await?;
+        let comment_notices_off = accounts::export_comment_notices(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -375,6 +376,7 @@ impl Store for SqliteStore {
             reader_choices,
             daily,
             comments,
+            comment_notices_off,
         })
     }
 
@@ -405,6 +407,7 @@ impl Store for SqliteStore {
         engagement::import(&mut tx, &dump.counts, &dump.reader_choices).await?;
         stats::import(&mut tx, &dump.daily).await?;
         comments::import(&mut tx, &dump.comments).await?;
+        accounts::import_comment_notices(&mut tx, &dump.comment_notices_off).await?;
         // AUTOINCREMENT has already moved its counters past the ids inserted above.
         changes::publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)

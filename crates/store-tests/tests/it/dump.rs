@@ -30,6 +30,11 @@ async fn build_site(store: &dyn Store) {
     )
     .unwrap();
     let grace = store.create_user(&with_password).await.unwrap();
+    // Grace wants no "a comment awaits moderation" emails; that choice moves too.
+    store
+        .set_comment_notices(grace.id, false, now())
+        .await
+        .unwrap();
 
     let harbour = store
         .insert_article(&article(&ada, "Harbour reopens", |a| {
@@ -180,6 +185,7 @@ async fn copy_story(source: Arc<dyn Store>, target: Arc<dyn Store>) {
 
     assert!(!dump.daily.is_empty(), "the dashboard's history moves too");
     assert_eq!(dump.comments.len(), 4, "comments in every status");
+    assert_eq!(dump.comment_notices_off.len(), 1, "one user opted out");
     assert!(dump.comments.windows(2).all(|w| w[0].id < w[1].id), "by id");
     assert!(
         dump.daily
@@ -294,6 +300,9 @@ async fn new_rows_after_an_import_get_ids_the_dump_did_not_use() {
             }
             for comment in &mut dump.comments {
                 comment.article_id = ArticleId(comment.article_id.0 + 500);
+            }
+            for user in &mut dump.comment_notices_off {
+                *user = UserId(user.0 + 100);
             }
             target.import_site(&dump).await.unwrap();
             assert_eq!(
