@@ -74,7 +74,7 @@ pub fn parse_vectors(text: &str) -> Vec<Vector> {
         .collect()
 }
 
-fn load_vectors() -> (Vec<Vector>, PathBuf) {
+pub fn load_vectors() -> (Vec<Vector>, PathBuf) {
     let shared = shared_vectors_path();
     let path = if shared.is_file() {
         shared
