@@ -472,7 +472,6 @@ mod tests {
             "choices": choices,
             "engage_url": "/articles/7/engage",
             "api": {"engagement": "/e", "me": "/m", "live": "/l", "view": "/v", "pixel": "/p.gif"},
-            "json_ld": "{\"@type\":\"NewsArticle\"}",
         })
     }
 
@@ -491,7 +490,6 @@ mod tests {
             "5 Star",
             r#"<input type="radio" id="rate-4" name="value" value="4" required>"#,
             r#"<form class="clear-rating" method="post" action="/articles/7/engage" data-engage="clear_rating" hidden>"#,
-            r#"<script type="application/ld+json">{"@type":"NewsArticle"}</script>"#,
             "/assets/engagement.js?v=",
             r#"<noscript><img class="view-pixel" src="/p.gif""#,
         ] {

@@ -17,8 +17,8 @@ use broadsheet_domain::{
 };
 use minijinja::{Value, context};
 
-use super::views::{ArticleView, EngagementContext, MetaView, news_article_json_ld};
-use super::{SiteContext, redirect, render};
+use super::views::{ArticleView, EngagementContext};
+use super::{SiteContext, meta, redirect, render};
 use crate::app::{AppState, SiteChrome};
 use crate::comments::form::{self as comment_form, CommentsQuery, CommentsRequest};
 use crate::engagement::identity::reader_from_headers;
@@ -148,8 +148,8 @@ async fn show(
     }
 
     let view = ArticleView::full(article, site.tz, &site.base_url);
-    let meta = meta_of(article, &view);
     let Some(counts) = counts else {
+        let meta = meta::for_article(&view, &site.view, None);
         return render(
             state,
             template,
@@ -171,7 +171,8 @@ async fn show(
         }
         None => None,
     };
-    let engagement = engagement_context(state, &site, article, &view, &counts, reader).await;
+    let engagement = engagement_context(state, &site, article, &counts, reader).await;
+    let meta = meta::for_article(&view, &site.view, Some(&engagement.engagement.rating));
     let personal = engagement.choices.is_some() || !plain;
     let year = site.view.year;
     let html = state.theme.render(
@@ -200,22 +201,6 @@ async fn show(
     Ok(response)
 }
 
-/// The page's metadata for an article or page.
-pub(super) fn meta_of(article: &Article, view: &ArticleView) -> MetaView {
-    MetaView {
-        title: Some(view.title.clone()),
-        description: view.excerpt.clone(),
-        canonical: view.canonical.clone(),
-        path: view.url.clone(),
-        kind: if article.kind == ContentKind::Article {
-            "article"
-        } else {
-            "website"
-        },
-        ..MetaView::default()
-    }
-}
-
 /// The template an article or page is shown with.
 pub(super) fn template_of(article: &Article) -> &'static str {
     match article.kind {
@@ -230,7 +215,6 @@ async fn engagement_context(
     state: &AppState,
     site: &SiteContext,
     article: &Article,
-    view: &ArticleView,
     counts: &Counts,
     reader: Option<ReaderId>,
 ) -> EngagementContext {
@@ -245,13 +229,11 @@ async fn engagement_context(
         },
         None => None,
     };
-    let json_ld = news_article_json_ld(view, &site.view, &engagement.rating);
     EngagementContext {
         engagement,
         choices,
         engage_url: engage_url(article.id),
         api: ApiUrls::for_article(article.id),
-        json_ld: Value::from_safe_string(json_ld),
     }
 }
 

@@ -20,7 +20,8 @@ use broadsheet_domain::{ArticleQuery, SiteSettings};
 use minijinja::{Value, context};
 
 use super::SiteContext;
-use super::views::{ArticleView, MetaView, SiteView};
+use super::meta::MetaView;
+use super::views::{ArticleView, SiteView};
 use crate::app::AppState;
 use crate::error::ErrorReport;
 

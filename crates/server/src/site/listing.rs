@@ -10,7 +10,8 @@ use axum::response::Response;
 use broadsheet_domain::ArticleQuery;
 use minijinja::context;
 
-use super::views::{ArticleView, AuthorView, MetaView, PaginationView, TagView, page_url};
+use super::meta::{self, MetaView};
+use super::views::{ArticleView, AuthorView, PaginationView, TagView, page_url};
 use super::{SiteContext, redirect, render};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -148,7 +149,12 @@ async fn show(
         prev: pagination.prev_url.as_deref().map(|u| site.absolute(u)),
         next: pagination.next_url.as_deref().map(|u| site.absolute(u)),
         kind: "website",
-        noindex: false,
+        // The site itself is described once, on the page search engines treat as it.
+        json_ld: match (&listing, page) {
+            (Listing::Home, 1) => vec![meta::website_json_ld(&site.view)],
+            _ => Vec::new(),
+        },
+        ..MetaView::default()
     };
     let template = match listing {
         Listing::Home => "index.html",

@@ -14,6 +14,7 @@ pub(crate) mod article;
 pub(crate) mod assets;
 pub mod error_page;
 mod listing;
+pub mod meta;
 mod preview;
 mod redirect;
 pub mod views;

@@ -10,8 +10,9 @@ use broadsheet_domain::ArticleId;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::article::{meta_of, template_of};
-use super::views::{ArticleView, MetaView};
+use super::article::template_of;
+use super::meta::{self, MetaView};
+use super::views::ArticleView;
 use super::{SiteContext, render};
 use crate::app::AppState;
 use crate::editorial::preview_link::{LinkProblem, PreviewLinks};
@@ -46,7 +47,9 @@ pub async fn preview(
         noindex: true,
         // The article has no public address yet; it must not claim one.
         canonical: String::new(),
-        ..meta_of(&article, &view)
+        // Nor structured data naming that address.
+        json_ld: Vec::new(),
+        ..meta::for_article(&view, &site.view, None)
     };
     let mut response = render(
         &state,

@@ -5,14 +5,12 @@
 //! Everything here is plain data that the templates escape, except the article body,
 //! which the domain sanitised at save and which is handed over as a safe value.
 
-use broadsheet_domain::engagement::RatingSummary;
 use broadsheet_domain::read_time::ReadTime;
 use broadsheet_domain::{Article, EngagementView, ReaderChoices, SiteSettings, Tag, User};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use minijinja::Value;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::engagement::routes::ApiUrls;
 
@@ -52,25 +50,6 @@ impl SiteView {
 pub struct NavLink {
     pub title: String,
     pub url: String,
-}
-
-/// The document's `<head>`: title, description, canonical URL, pagination links.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct MetaView {
-    /// The page's own title; `base.html` appends the site title.
-    pub title: Option<String>,
-    pub description: String,
-    /// Absolute URL.
-    pub canonical: String,
-    /// This page's site path, to mark the current navigation link.
-    pub path: String,
-    /// Absolute URLs of the neighbouring pages of a listing.
-    pub prev: Option<String>,
-    pub next: Option<String>,
-    /// `website` or `article`, as OpenGraph names them.
-    pub kind: &'static str,
-    /// Ask search engines not to index (error pages).
-    pub noindex: bool,
 }
 
 /// A date as pages show it.
@@ -225,80 +204,6 @@ pub struct EngagementContext {
     pub engage_url: String,
     /// The JSON endpoints, the live stream, the view beacon and pixel.
     pub api: ApiUrls,
-    /// schema.org `NewsArticle` JSON-LD, marked safe: it is escaped for a `<script>`
-    /// element (no `<`, `>` or `&` in it), and HTML escaping would break the JSON.
-    pub json_ld: Value,
-}
-
-/// The `NewsArticle` JSON-LD of an article page, with an `AggregateRating` once
-/// anyone rated it; ready to be placed inside `<script type="application/ld+json">`.
-pub fn news_article_json_ld(
-    article: &ArticleView,
-    site: &SiteView,
-    rating: &RatingSummary,
-) -> String {
-    let absolute = |url: &str| {
-        if url.starts_with('/') {
-            format!("{}{url}", site.base_url)
-        } else {
-            url.to_owned()
-        }
-    };
-    let mut doc = json!({
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": article.title,
-        "description": article.excerpt,
-        "url": article.canonical,
-        "mainEntityOfPage": article.canonical,
-        "author": {
-            "@type": "Person",
-            "name": article.author.name,
-            "url": absolute(&article.author.url),
-        },
-        "publisher": {
-            "@type": "Organization",
-            "name": site.title,
-            "url": format!("{}/", site.base_url),
-        },
-        "keywords": article.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-    });
-    if let Some(published) = &article.published {
-        doc["datePublished"] = json!(published.iso);
-        let modified = article.updated.as_ref().unwrap_or(published);
-        doc["dateModified"] = json!(modified.iso);
-    }
-    if let Some(image) = &article.cover_image {
-        doc["image"] = json!(absolute(image));
-    }
-    if let (Some(average), true) = (rating.average, rating.count > 0) {
-        doc["aggregateRating"] = json!({
-            "@type": "AggregateRating",
-            "ratingValue": average,
-            "ratingCount": rating.count,
-            "bestRating": 5,
-            "worstRating": 1,
-        });
-    }
-    script_safe_json(&doc.to_string())
-}
-
-/// JSON that cannot end or confuse the `<script>` element it sits in: `<`, `>` and `&`
-/// (which could spell `</script>` or `<!--`) become `\u` escapes, which mean the same
-/// characters to a JSON parser. U+2028 and U+2029 too, for older script parsers.
-fn script_safe_json(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A cover image URL is typed by a writer and not sanitised like the body: only
@@ -368,20 +273,6 @@ mod tests {
         assert_eq!(d.human, "2 March 2026");
         assert_eq!(d.time, "00:30");
         assert_eq!(d.iso, "2026-03-02T00:30:00+01:00");
-    }
-
-    #[test]
-    fn json_ld_cannot_close_its_script() {
-        let json = script_safe_json(r#"{"headline":"</script><script>alert(1)</script> & <!--"}"#);
-        assert!(
-            !json.contains('<') && !json.contains('>') && !json.contains('&'),
-            "{json}"
-        );
-        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(
-            back["headline"],
-            "</script><script>alert(1)</script> & <!--"
-        );
     }
 
     #[test]

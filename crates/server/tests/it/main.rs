@@ -16,6 +16,7 @@ mod errors;
 mod jobs;
 mod media;
 mod media_admin;
+mod metadata;
 mod multinode;
 mod pages;
 mod process;

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::signing::SigningKey;
-use crate::site::views::MetaView;
+use crate::site::meta::MetaView;
 use crate::site::{SiteContext, render};
 
 /// The path of the stop page.
