@@ -273,17 +273,29 @@ async fn an_article_made_of_every_vector_renders_a_page_without_script() {
         let allowed = match e.name() {
             "head" | "title" => true,
             "meta" => {
+                let name = e.attr("name").or(e.attr("property"));
+                let image = matches!(name, Some("og:image" | "twitter:image"));
                 e.attr("charset").is_some()
                     || matches!(
-                        e.attr("name").or(e.attr("property")),
+                        name,
                         Some(
                             "viewport"
                                 | "description"
                                 | "color-scheme"
+                                | "og:site_name"
                                 | "og:type"
+                                | "og:title"
+                                | "og:description"
+                                | "og:url"
+                                | "og:locale"
+                                | "twitter:card"
+                                | "twitter:title"
+                                | "twitter:description"
                                 | "article:published_time"
                         )
                     )
+                    // Link previews fetch the image: it must be a web URL.
+                    || (image && e.attr("content").is_some_and(|c| !is_script_url(c)))
             }
             "link" => {
                 matches!(e.attr("rel"), Some("canonical" | "stylesheet" | "icon"))
