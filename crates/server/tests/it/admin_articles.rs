@@ -471,6 +471,18 @@ async fn a_signed_link_previews_an_unpublished_article_until_it_expires() {
     anyone.assert_status(StatusCode::OK);
     assert_eq!(anyone.texts("h1.article-title"), ["Embargoed"]);
     assert_eq!(anyone.attrs("meta[name=robots]", "content"), ["noindex"]);
+    // It has no public address yet, and claims none anywhere in its head.
+    assert!(anyone.attrs("link[rel=canonical]", "href").is_empty());
+    assert!(
+        anyone
+            .attrs(r#"meta[property="og:url"]"#, "content")
+            .is_empty()
+    );
+    assert!(
+        anyone
+            .texts(r#"script[type="application/ld+json"]"#)
+            .is_empty()
+    );
     assert_eq!(anyone.header("cache-control"), Some("no-store"));
     app.get(&app.permalink(&stored(&app, id).await).await)
         .await
