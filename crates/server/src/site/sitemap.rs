@@ -152,12 +152,12 @@ pub async fn news(State(state): State<AppState>) -> Result<Response, AppError> {
             }
             count += 1;
             let keywords: Vec<&str> = article.tags.iter().map(|t| t.name.as_str()).collect();
-            let _ = write!(
+            let _ = writeln!(
                 entries,
                 "<url><loc>{loc}</loc><news:news><news:publication><news:name>{name}</news:name>\
                  <news:language>{language}</news:language></news:publication>\
                  <news:publication_date>{date}</news:publication_date>\
-                 <news:title>{title}</news:title>{keywords}</news:news></url>\n",
+                 <news:title>{title}</news:title>{keywords}</news:news></url>",
                 loc = escape(&site.absolute(&article.permalink(site.tz))),
                 date = w3c(published),
                 title = escape(&article.title),
