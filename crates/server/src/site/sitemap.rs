@@ -9,7 +9,6 @@
 //! Articles are read in batches of [`BATCH`], so a 50,000-URL chunk never holds
 //! 50,000 article bodies in memory at once.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use axum::extract::{Path, State};
@@ -75,35 +74,14 @@ pub async fn pages(State(state): State<AppState>) -> Result<Response, AppError> 
         path: "/".to_owned(),
         lastmod: None,
     }];
-    let mut page = 1;
-    loop {
-        let found = state
-            .store
-            .list_articles(&ArticleQuery {
-                kind: ContentKind::Page,
-                ..batch_query(site.now, page)
-            })
-            .await?;
-        urls.extend(found.items.iter().map(|p| Url::of(p, &site)));
-        if page >= found.pages() {
-            break;
-        }
-        page += 1;
-    }
-    // Each tag once, at the time of its newest change.
-    let mut tags: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
-    for_each_batch(&state, &site, 1, u32::MAX, |batch| {
-        for article in &batch.items {
-            for tag in &article.tags {
-                let newest = tags.entry(tag.slug.clone()).or_insert(article.updated_at);
-                *newest = (*newest).max(article.updated_at);
-            }
-        }
+    for_each_batch(&state, &site, ContentKind::Page, 1, u32::MAX, |batch| {
+        urls.extend(batch.items.iter().map(|p| Url::of(p, &site)));
         true
     })
     .await?;
-    urls.extend(tags.into_iter().map(|(slug, at)| Url {
-        path: format!("/tag/{slug}/"),
+    let tags = state.store.public_tags(site.now).await?;
+    urls.extend(tags.into_iter().map(|(tag, at)| Url {
+        path: format!("/tag/{}/", tag.slug),
         lastmod: Some(at),
     }));
     Ok(xml_response(urlset(&site, &urls)))
@@ -120,11 +98,18 @@ pub async fn articles(
     let first = (n - 1) * per_chunk + 1;
     let mut urls = Vec::new();
     let mut total = 0;
-    for_each_batch(&state, &site, first, first + per_chunk - 1, |batch| {
-        total = batch.total;
-        urls.extend(batch.items.iter().map(|a| Url::of(a, &site)));
-        true
-    })
+    for_each_batch(
+        &state,
+        &site,
+        ContentKind::Article,
+        first,
+        first + per_chunk - 1,
+        |batch| {
+            total = batch.total;
+            urls.extend(batch.items.iter().map(|a| Url::of(a, &site)));
+            true
+        },
+    )
     .await?;
     // Past the last chunk (but the first always exists, so the index never names a 404).
     if urls.is_empty() && (n > 1 || total > 0) {
@@ -141,7 +126,7 @@ pub async fn news(State(state): State<AppState>) -> Result<Response, AppError> {
     let language = news_language(&site.settings.language);
     let mut entries = String::new();
     let mut count = 0;
-    for_each_batch(&state, &site, 1, u32::MAX, |batch| {
+    for_each_batch(&state, &site, ContentKind::Article, 1, u32::MAX, |batch| {
         for article in &batch.items {
             let Some(published) = article.published_at.filter(|at| *at >= since) else {
                 // Newest first: everything after this one is older still.
@@ -211,19 +196,21 @@ fn urlset(site: &SiteContext, urls: &[Url]) -> String {
 }
 
 /// Public content, one batch per page, as readers see it now.
-fn batch_query(now: DateTime<Utc>, page: u32) -> ArticleQuery {
+fn batch_query(now: DateTime<Utc>, kind: ContentKind, page: u32) -> ArticleQuery {
     ArticleQuery {
+        kind,
         // `public` caps pages at reader size; sitemaps read in bigger batches.
         per_page: BATCH,
         ..ArticleQuery::public(now, page, 1)
     }
 }
 
-/// Calls `each` with the public articles of batch pages `first..=last` in turn,
+/// Calls `each` with the public `kind` of batch pages `first..=last` in turn,
 /// stopping after the last page that has any, or when `each` answers false.
 async fn for_each_batch(
     state: &AppState,
     site: &SiteContext,
+    kind: ContentKind,
     first: u32,
     last: u32,
     mut each: impl FnMut(&Paged<Article>) -> bool,
@@ -231,7 +218,7 @@ async fn for_each_batch(
     for page in first..=last {
         let batch = state
             .store
-            .list_articles(&batch_query(site.now, page))
+            .list_articles(&batch_query(site.now, kind, page))
             .await?;
         if !each(&batch) || page >= batch.pages() {
             break;
