@@ -90,6 +90,11 @@ pub trait Store:
     /// A tag by slug, as it is named on the article that used it first.
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Tag>;
 
+    /// Every tag with an article readers can see at `now` (so its tag page exists),
+    /// by slug, each with the latest `updated_at` of those articles: what a sitemap
+    /// lists without reading the articles themselves.
+    async fn public_tags(&self, now: DateTime<Utc>) -> StoreResult<Vec<(Tag, DateTime<Utc>)>>;
+
     // --- settings ---
 
     /// The site settings; the defaults when none were saved.

@@ -28,5 +28,6 @@ pub mod signing;
 pub mod site;
 pub mod theme;
 pub mod welcome;
+pub mod xml;
 
 pub use app::{AppState, build_router};

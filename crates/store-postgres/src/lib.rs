@@ -364,6 +364,26 @@ impl Store for PgStore {
         Ok(Tag { name, slug })
     }
 
+    async fn public_tags(&self, now: DateTime<Utc>) -> StoreResult<Vec<(Tag, DateTime<Utc>)>> {
+        let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            // The public predicate word for word as in listings (and their index).
+            "SELECT t.name, t.slug, MAX(a.updated_at) FROM tags t \
+             JOIN article_tags at ON at.tag_id = t.id \
+             JOIN articles a ON a.id = at.article_id \
+             WHERE a.kind = 'article' AND a.status IN ('published', 'scheduled') \
+               AND a.published_at <= $1 \
+             GROUP BY t.id, t.name, t.slug ORDER BY t.slug",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, slug, at)| (Tag { name, slug }, at))
+            .collect())
+    }
+
     async fn settings(&self) -> StoreResult<SiteSettings> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         load_settings(&mut conn).await

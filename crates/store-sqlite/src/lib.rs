@@ -325,6 +325,25 @@ impl Store for SqliteStore {
         Ok(Tag { name, slug })
     }
 
+    async fn public_tags(&self, now: DateTime<Utc>) -> StoreResult<Vec<(Tag, DateTime<Utc>)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            // The public predicate word for word as in listings (and their index).
+            "SELECT t.name, t.slug, MAX(a.updated_at) FROM tags t \
+             JOIN article_tags at ON at.tag_id = t.id \
+             JOIN articles a ON a.id = at.article_id \
+             WHERE a.kind = 'article' AND a.status IN ('published', 'scheduled') \
+               AND a.published_at <= ? \
+             GROUP BY t.id ORDER BY t.slug",
+        )
+        .bind(millis(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter()
+            .map(|(name, slug, at)| Ok((Tag { name, slug }, from_millis(at)?)))
+            .collect()
+    }
+
     async fn settings(&self) -> StoreResult<SiteSettings> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         load_settings(&mut conn).await

@@ -13,6 +13,8 @@ use std::fmt::Write;
 
 use chrono::NaiveDate;
 
+use crate::xml::escape;
+
 /// The inner drawing size of a daily chart, in viewBox units.
 const DAILY_WIDTH: f64 = 440.0;
 const DAILY_HEIGHT: f64 = 180.0;
@@ -235,22 +237,6 @@ fn compact(n: u64) -> String {
         1_000.. if n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
         _ => n.to_string(),
     }
-}
-
-/// Escapes text for SVG content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod listing;
 pub mod meta;
 mod preview;
 mod redirect;
+mod sitemap;
 pub mod views;
 
 use std::sync::Arc;
@@ -51,6 +52,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/preview/{id}", get(preview::preview))
         .route("/assets/{file}", get(assets::asset))
         .route("/favicon.ico", get(assets::favicon))
+        .route("/robots.txt", get(sitemap::robots))
+        .route("/sitemap.xml", get(sitemap::index))
+        .route("/sitemap-pages.xml", get(sitemap::pages))
+        .route("/sitemap-articles-{file}", get(sitemap::articles))
+        .route("/news-sitemap.xml", get(sitemap::news))
         .fallback(fallback)
         .layer(from_fn_with_state(state, error_page::themed_errors))
 }

@@ -157,6 +157,9 @@ impl Store for BrokenStore {
     async fn tag_by_slug(&self, _: &str) -> StoreResult<Tag> {
         broken()
     }
+    async fn public_tags(&self, _: DateTime<Utc>) -> StoreResult<Vec<(Tag, DateTime<Utc>)>> {
+        broken()
+    }
     async fn settings(&self) -> StoreResult<SiteSettings> {
         broken()
     }

@@ -21,6 +21,7 @@ mod multinode;
 mod pages;
 mod process;
 mod redirects;
+mod sitemaps;
 mod socket;
 mod util;
 mod xss;

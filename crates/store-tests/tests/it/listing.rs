@@ -296,3 +296,76 @@ async fn the_newsroom_filters_by_status_and_searches_titles() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn public_tags_are_those_of_articles_readers_see_now() {
+    each_backend(|store| async move {
+        let ada = author(&*store, "Ada Lovelace").await;
+        let old = store
+            .insert_article(&article(&ada, "Old", |a| {
+                a.tags = tags(&["Ferries", "Port"]);
+                a.published_at = Some(hours_ago(5));
+            }))
+            .await
+            .unwrap();
+        let new = store
+            .insert_article(&article(&ada, "New", |a| {
+                a.tags = tags(&["port"]);
+                a.published_at = Some(hours_ago(1));
+            }))
+            .await
+            .unwrap();
+        store
+            .insert_article(&article(&ada, "Draft", |a| {
+                a.tags = tags(&["Embargo", "Ferries"]);
+                a.status = Status::Draft;
+                a.published_at = None;
+            }))
+            .await
+            .unwrap();
+        store
+            .insert_article(&article(&ada, "Tomorrow", |a| {
+                a.tags = tags(&["Scoop"]);
+                a.status = Status::Scheduled;
+                a.published_at = Some(hours_ahead(2));
+            }))
+            .await
+            .unwrap();
+        store
+            .insert_article(&article(&ada, "About", |a| {
+                a.kind = ContentKind::Page;
+                a.tags = tags(&["Masthead"]);
+            }))
+            .await
+            .unwrap();
+
+        let found: Vec<(String, String, _)> = store
+            .public_tags(now())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(tag, at)| (tag.slug, tag.name, at))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("ferries".into(), "Ferries".into(), old.updated_at),
+                (
+                    "port".into(),
+                    "Port".into(),
+                    old.updated_at.max(new.updated_at)
+                ),
+            ]
+        );
+        // The scheduled story's tag appears once its time has come.
+        let later: Vec<String> = store
+            .public_tags(hours_ahead(3))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(tag, _)| tag.slug)
+            .collect();
+        assert_eq!(later, ["ferries", "port", "scoop"]);
+    })
+    .await;
+}
