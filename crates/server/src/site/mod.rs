@@ -13,6 +13,7 @@
 pub(crate) mod article;
 pub(crate) mod assets;
 pub mod error_page;
+mod feed;
 mod listing;
 mod preview;
 mod redirect;
@@ -50,6 +51,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/preview/{id}", get(preview::preview))
         .route("/assets/{file}", get(assets::asset))
         .route("/favicon.ico", get(assets::favicon))
+        .merge(feed::routes())
         .fallback(fallback)
         .layer(from_fn_with_state(state, error_page::themed_errors))
 }
