@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use broadsheet_domain::{FeedContent, SiteSettings, Status};
+use broadsheet_domain::{FeedContent, Role, SiteSettings, Status, Store};
 use chrono::TimeDelta;
 
 use crate::util::{TestApp, article};
@@ -275,4 +275,51 @@ async fn pages_announce_their_feeds() {
     for href in tag.iter().chain(&author) {
         assert_eq!(app.get(href).await.status, StatusCode::OK, "{href}");
     }
+}
+
+#[tokio::test]
+async fn the_admin_chooses_what_feeds_carry() {
+    let app = TestApp::new().await;
+    let admin = app.user(Role::Admin).await;
+    let session = app.sign_in(&admin).await;
+    let form = session.get("/admin/settings").await;
+    assert_eq!(
+        form.attrs("#f-feed_content option[selected]", "value"),
+        ["full"]
+    );
+    let fields = |feed_content: &'static str| {
+        vec![
+            ("title", "Broadsheet"),
+            ("description", ""),
+            ("time_zone", "UTC"),
+            ("language", "en"),
+            ("words_per_minute", "200"),
+            ("cjk_chars_per_minute", "500"),
+            ("per_page", "10"),
+            ("reactions", "happy | 😀 | Happy\n"),
+            ("feed_content", feed_content),
+        ]
+    };
+    let bad = session
+        .post_form("/admin/settings", &fields("summary"))
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.texts("#f-feed_content-error").len(), 1);
+    assert_eq!(
+        app.store.settings().await.unwrap().feed_content,
+        FeedContent::Full
+    );
+    session
+        .post_form("/admin/settings", &fields("excerpt"))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.store.settings().await.unwrap().feed_content,
+        FeedContent::Excerpt
+    );
+    let form = session.get("/admin/settings").await;
+    assert_eq!(
+        form.attrs("#f-feed_content option[selected]", "value"),
+        ["excerpt"]
+    );
 }
