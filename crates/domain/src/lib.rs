@@ -50,7 +50,7 @@ pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};
 pub use revision::{FieldChange, Revision, RevisionId, RevisionStore};
-pub use settings::SiteSettings;
+pub use settings::{FeedContent, SiteSettings};
 pub use stats::{Activity, DayActivity, StatsStore, TopArticle};
 pub use store::Store;
 pub use tag::Tag;

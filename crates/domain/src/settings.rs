@@ -26,6 +26,37 @@ pub struct SiteSettings {
     pub reactions: Vec<ReactionDef>,
     /// Who may comment and how comments are moderated.
     pub comments: CommentSettings,
+    /// What feed items carry: the whole article or only its excerpt.
+    pub feed_content: FeedContent,
+}
+
+/// What the site's feeds put in each item.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedContent {
+    /// The article's HTML body (readers can read in their feed reader).
+    #[default]
+    Full,
+    /// Only the excerpt, so readers come to the site.
+    Excerpt,
+}
+
+impl FeedContent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedContent::Full => "full",
+            FeedContent::Excerpt => "excerpt",
+        }
+    }
+
+    /// Parses `full` or `excerpt` (any case, surrounding space ignored).
+    pub fn parse(value: &str) -> Option<FeedContent> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "full" => Some(FeedContent::Full),
+            "excerpt" => Some(FeedContent::Excerpt),
+            _ => None,
+        }
+    }
 }
 
 impl Default for SiteSettings {
@@ -39,6 +70,7 @@ impl Default for SiteSettings {
             per_page: 10,
             reactions: default_reactions(),
             comments: CommentSettings::default(),
+            feed_content: FeedContent::Full,
         }
     }
 }
@@ -103,6 +135,7 @@ mod tests {
         let old: SiteSettings = serde_json::from_str(r#"{"title":"Old"}"#).unwrap();
         assert_eq!(old.title, "Old");
         assert_eq!(old.per_page, 10);
+        assert_eq!(old.feed_content, FeedContent::Full);
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub enum SettingsCommand {
     /// Print the site settings as TOML.
     Show,
     /// Change one setting: title, description, time_zone, language, words_per_minute,
-    /// cjk_chars_per_minute or per_page. Running servers pick it up within a second.
+    /// cjk_chars_per_minute, per_page or feed_content (full or excerpt). Running servers pick it up within a second.
     Set { key: String, value: String },
 }
 

@@ -5,7 +5,7 @@
 //! The comment rules are the `comments_*` keys; switches take `true`/`false` (or
 //! `yes`/`no`, `on`/`off`), and the blocklist one entry per line or comma.
 
-use broadsheet_domain::{SiteSettings, ValidationErrors};
+use broadsheet_domain::{FeedContent, SiteSettings, ValidationErrors};
 
 /// The keys `set` understands, in the order `settings show` prints them.
 pub const KEYS: &[&str] = &[
@@ -16,6 +16,7 @@ pub const KEYS: &[&str] = &[
     "words_per_minute",
     "cjk_chars_per_minute",
     "per_page",
+    "feed_content",
     "comments_enabled",
     "comments_max_depth",
     "comments_max_length",
@@ -50,6 +51,11 @@ pub fn set(settings: &mut SiteSettings, key: &str, value: &str) -> Result<(), Va
         "words_per_minute" => changed.reading_speed.words_per_minute = number()?,
         "cjk_chars_per_minute" => changed.reading_speed.cjk_chars_per_minute = number()?,
         "per_page" => changed.per_page = number()?,
+        "feed_content" => {
+            changed.feed_content = FeedContent::parse(value).ok_or_else(|| {
+                ValidationErrors::single(key, format!("\"{value}\" is not full or excerpt"))
+            })?;
+        }
         "comments_enabled" => comments.enabled = switch()?,
         "comments_max_depth" => comments.max_depth = number()?,
         "comments_max_length" => comments.max_length = number()?,
@@ -95,6 +101,9 @@ mod tests {
         set(&mut s, "title", " The Harbour Gazette ").unwrap();
         set(&mut s, "per_page", "20").unwrap();
         set(&mut s, "time_zone", "Europe/Berlin").unwrap();
+        set(&mut s, "feed_content", " Excerpt ").unwrap();
+        assert_eq!(s.feed_content, FeedContent::Excerpt);
+        assert!(set(&mut s, "feed_content", "summary").is_err());
         assert_eq!((s.title.as_str(), s.per_page), ("The Harbour Gazette", 20));
         let before = s.clone();
         assert!(

@@ -1,8 +1,11 @@
-//! Escaping for hand-written XML (SVG charts, sitemaps): text built with `format!`
-//! is only safe once every interpolated value went through [`escape`].
+//! Text and dates for hand-written XML (feeds, sitemaps, SVG charts): text built with
+//! `format!` is only safe once every interpolated value went through [`escape`].
+
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Escapes text for XML content and attribute values (both quote kinds included, so
-/// either attribute quoting is safe).
+/// either attribute quoting is safe), and drops the characters XML 1.0 forbids: a
+/// stray control character in a title must not make a whole feed unreadable.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -12,10 +15,17 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
         }
     }
     out
+}
+
+/// RFC 3339 in UTC with whole seconds, as Atom, JSON Feed and sitemaps want.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -28,5 +38,10 @@ mod tests {
             escape(r#"a & <b> "c" 'd' é"#),
             "a &amp; &lt;b&gt; &quot;c&quot; &#39;d&#39; é"
         );
+    }
+
+    #[test]
+    fn drops_forbidden_characters() {
+        assert_eq!(escape("A\u{1}\u{FFFF} 🗞\tB"), "A 🗞\tB");
     }
 }

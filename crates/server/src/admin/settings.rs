@@ -38,6 +38,8 @@ pub struct SettingsForm {
     words_per_minute: String,
     cjk_chars_per_minute: String,
     per_page: String,
+    /// `full` or `excerpt`; a form without it keeps the current choice.
+    feed_content: String,
     /// One reaction per line: `key | emoji | label`.
     reactions: String,
     /// Set by the page's comments section. A form without it (an older page, a
@@ -71,6 +73,7 @@ impl SettingsForm {
             words_per_minute: settings.reading_speed.words_per_minute.to_string(),
             cjk_chars_per_minute: settings.reading_speed.cjk_chars_per_minute.to_string(),
             per_page: settings.per_page.to_string(),
+            feed_content: settings.feed_content.as_str().to_owned(),
             reactions: settings
                 .reactions
                 .iter()
@@ -127,6 +130,9 @@ impl SettingsForm {
             ("comments_max_links", &self.comments_max_links),
             ("comments_blocklist", &self.comments_blocklist),
         ];
+        if !self.feed_content.is_empty() {
+            fields.push(("feed_content", &self.feed_content));
+        }
         if !self.comments_section.is_empty() {
             fields.extend(comment_fields);
         }
@@ -185,6 +191,7 @@ fn changed(before: &SiteSettings, after: &SiteSettings) -> String {
     differs("language", before.language == after.language);
     differs("reading_speed", before.reading_speed == after.reading_speed);
     differs("per_page", before.per_page == after.per_page);
+    differs("feed_content", before.feed_content == after.feed_content);
     differs("reactions", before.reactions == after.reactions);
     differs("comments", before.comments == after.comments);
     if names.is_empty() {

@@ -13,6 +13,7 @@
 pub(crate) mod article;
 pub(crate) mod assets;
 pub mod error_page;
+mod feed;
 mod listing;
 pub mod meta;
 mod preview;
@@ -57,6 +58,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/sitemap-pages.xml", get(sitemap::pages))
         .route("/sitemap-articles-{file}", get(sitemap::articles))
         .route("/news-sitemap.xml", get(sitemap::news))
+        .merge(feed::routes())
         .fallback(fallback)
         .layer(from_fn_with_state(state, error_page::themed_errors))
 }

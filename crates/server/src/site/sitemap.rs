@@ -15,12 +15,12 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use broadsheet_domain::{Article, ArticleQuery, ContentKind, Paged};
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::SiteContext;
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::xml::escape;
+use crate::xml::{escape, rfc3339};
 
 /// The most URLs one sitemap may list (sitemaps.org).
 const CHUNK: u32 = 50_000;
@@ -144,7 +144,7 @@ pub async fn news(State(state): State<AppState>) -> Result<Response, AppError> {
                  <news:publication_date>{date}</news:publication_date>\
                  <news:title>{title}</news:title>{keywords}</news:news></url>",
                 loc = escape(&site.absolute(&article.permalink(site.tz))),
-                date = w3c(published),
+                date = rfc3339(published),
                 title = escape(&article.title),
                 keywords = if keywords.is_empty() {
                     String::new()
@@ -187,7 +187,7 @@ fn urlset(site: &SiteContext, urls: &[Url]) -> String {
     for url in urls {
         let _ = write!(xml, "<url><loc>{}</loc>", escape(&site.absolute(&url.path)));
         if let Some(at) = url.lastmod {
-            let _ = write!(xml, "<lastmod>{}</lastmod>", w3c(at));
+            let _ = write!(xml, "<lastmod>{}</lastmod>", rfc3339(at));
         }
         xml.push_str("</url>\n");
     }
@@ -242,11 +242,6 @@ fn chunk_number(file: &str) -> Option<u32> {
     // Above this the page arithmetic would overflow; no site has that many chunks.
     let n: u32 = digits.parse().ok().filter(|_| canonical)?;
     (n <= u32::MAX / CHUNK).then_some(n)
-}
-
-/// A W3C datetime (RFC 3339 in UTC, whole seconds), as sitemaps want.
-fn w3c(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The language as Google News wants it: an ISO 639 code, except Chinese, which is
@@ -325,6 +320,6 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-03-01T10:20:30.456Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(w3c(at), "2026-03-01T10:20:30Z");
+        assert_eq!(rfc3339(at), "2026-03-01T10:20:30Z");
     }
 }

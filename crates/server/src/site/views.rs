@@ -208,7 +208,7 @@ pub struct EngagementContext {
 
 /// A cover image URL is typed by a writer and not sanitised like the body: only
 /// site-relative paths and http(s) URLs reach an `src` attribute.
-fn safe_image_url(url: &str) -> Option<String> {
+pub(crate) fn safe_image_url(url: &str) -> Option<String> {
     let url = url.trim();
     let lower = url.to_ascii_lowercase();
     let ok = (url.starts_with('/') && !url.starts_with("//"))

@@ -13,6 +13,7 @@ mod comment_screen;
 mod comments;
 mod engagement;
 mod errors;
+mod feeds;
 mod jobs;
 mod media;
 mod media_admin;

@@ -298,8 +298,10 @@ async fn an_article_made_of_every_vector_renders_a_page_without_script() {
                     || (image && e.attr("content").is_some_and(|c| !is_script_url(c)))
             }
             "link" => {
-                matches!(e.attr("rel"), Some("canonical" | "stylesheet" | "icon"))
-                    && e.attr("href").is_some_and(|h| !is_script_url(h))
+                matches!(
+                    e.attr("rel"),
+                    Some("canonical" | "stylesheet" | "icon" | "alternate")
+                ) && e.attr("href").is_some_and(|h| !is_script_url(h))
             }
             // The theme's script file, and JSON-LD data that cannot close its element.
             "script" => {

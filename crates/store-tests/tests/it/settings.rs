@@ -1,5 +1,5 @@
 use broadsheet_domain::read_time::ReadingSpeed;
-use broadsheet_domain::{CommentSettings, ReactionDef, SiteSettings};
+use broadsheet_domain::{CommentSettings, FeedContent, ReactionDef, SiteSettings};
 
 use crate::backends::each_backend;
 
@@ -30,6 +30,7 @@ async fn settings_start_as_defaults_and_keep_what_is_saved() {
                 blocklist: vec!["casino".into()],
                 ..CommentSettings::default()
             },
+            feed_content: FeedContent::Excerpt,
         };
         store.save_settings(&mine).await.unwrap();
         assert_eq!(store.settings().await.unwrap(), mine);
