@@ -20,6 +20,7 @@ mod multinode;
 mod pages;
 mod process;
 mod redirects;
+mod search;
 mod socket;
 mod util;
 mod xss;
