@@ -21,6 +21,7 @@ use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, View
 use crate::job::JobStore;
 use crate::media::MediaStore;
 use crate::revision::RevisionStore;
+use crate::search::SearchStore;
 use crate::settings::SiteSettings;
 use crate::stats::StatsStore;
 use crate::tag::Tag;
@@ -36,6 +37,7 @@ pub trait Store:
     + MediaStore
     + StatsStore
     + CommentStore
+    + SearchStore
     + Send
     + Sync
     + 'static

@@ -137,6 +137,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::comments::routes(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
+        .merge(crate::search::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

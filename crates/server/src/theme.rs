@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("index.html", include_str!("../templates/index.html")),
+    ("search.html", include_str!("../templates/search.html")),
     ("tag.html", include_str!("../templates/tag.html")),
     ("author.html", include_str!("../templates/author.html")),
     ("article.html", include_str!("../templates/article.html")),

@@ -35,6 +35,7 @@ mod jobs;
 mod media;
 mod revisions;
 mod rows;
+mod search;
 mod stats;
 
 use std::str::FromStr;

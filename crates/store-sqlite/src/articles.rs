@@ -56,6 +56,22 @@ pub(crate) async fn by_slug(conn: &mut SqliteConnection, slug: &str) -> StoreRes
     })
 }
 
+/// Articles by id, in the order given (ids not found are left out): a search's page.
+pub(crate) async fn by_ids(conn: &mut SqliteConnection, ids: &[i64]) -> StoreResult<Vec<Article>> {
+    let json = serde_json::to_string(ids).map_err(StoreError::backend)?;
+    let rows: Vec<ArticleRow> = sqlx::query_as(concat!(
+        select_articles!(),
+        " WHERE a.id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(json)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut found = with_tags(conn, rows).await?;
+    found.sort_by_key(|a| ids.iter().position(|id| *id == a.id.0));
+    Ok(found)
+}
+
 /// Every article and page, by id, for a dump.
 pub(crate) async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Article>> {
     let rows = sqlx::query_as(concat!(select_articles!(), " ORDER BY a.id"))

@@ -50,6 +50,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/author/{slug}/page/{n}/", get(listing::author_page))
         .route("/{year}/{month}/{day}/{slug}/", get(article::article))
         .route("/{slug}/", get(article::page))
+        .route("/search", get(crate::search::page::search))
         .route("/preview/{id}", get(preview::preview))
         .route("/assets/{file}", get(assets::asset))
         .route("/favicon.ico", get(assets::favicon))

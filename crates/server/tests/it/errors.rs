@@ -397,6 +397,16 @@ impl broadsheet_domain::CommentStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::SearchStore for BrokenStore {
+    async fn search(
+        &self,
+        _: &broadsheet_domain::SearchQuery,
+    ) -> StoreResult<broadsheet_domain::Paged<broadsheet_domain::SearchHit>> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl broadsheet_domain::StatsStore for BrokenStore {
     async fn activity_rows(
         &self,

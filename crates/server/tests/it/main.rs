@@ -22,6 +22,7 @@ mod multinode;
 mod pages;
 mod process;
 mod redirects;
+mod search;
 mod sitemaps;
 mod socket;
 mod util;

@@ -14,6 +14,7 @@ mod jobs;
 mod listing;
 mod media;
 mod revisions;
+mod search;
 mod settings;
 mod slugs;
 mod stats;
