@@ -51,7 +51,9 @@ pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};
 pub use revision::{FieldChange, Revision, RevisionId, RevisionStore};
-pub use search::{Highlighted, SearchHit, SearchQuery, SearchStore, SearchTerms};
+pub use search::{
+    Candidate, Highlighted, Ranked, SearchHit, SearchQuery, SearchResults, SearchStore, SearchTerms,
+};
 pub use settings::{FeedContent, SiteSettings};
 pub use stats::{Activity, DayActivity, StatsStore, TopArticle};
 pub use store::Store;

@@ -9,6 +9,13 @@
 //! ordinary words ("and" is searched for like any other), which is what the issue asks:
 //! a bad query is treated as plain words.
 //!
+//! Ranking is bounded: a word in every article (a town's name on its local paper) must
+//! not cost a score for each of a hundred thousand articles. A store takes the matches
+//! most recently written first, at most [`SearchQuery::ranked`] of them, and
+//! [`rank`] orders those: title matches first, then relevance, then newest. A query
+//! matching more says so ([`SearchResults::more`]); narrowing it by date reaches older
+//! articles. Under that many matches, every match is ranked.
+//!
 //! Snippets come back from the engines with the matches between two private-use
 //! sentinels (engines do not escape HTML); [`Highlighted::to_html`] escapes the text
 //! first and only then turns the sentinels into `<mark>`, so an article's text can
@@ -17,7 +24,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::article::{Article, Paged};
+use crate::article::{Article, ArticleId, Paged};
 use crate::store::StoreResult;
 use crate::user::UserId;
 
@@ -26,6 +33,9 @@ use crate::user::UserId;
 pub const MAX_TERMS: usize = 12;
 /// Longer "words" are cut: no real word is this long, and engines index whole tokens.
 pub const MAX_TERM_CHARS: usize = 64;
+
+/// How many matches are ranked, at most, unless a query asks for another bound.
+pub const MAX_RANKED: u32 = 1_000;
 
 /// Opens a match in an engine's snippet (U+E000, private use).
 pub const MARK_START: char = '\u{E000}';
@@ -107,6 +117,8 @@ pub struct SearchQuery {
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
+    /// At most this many matches, the most recently written, are ranked and paged.
+    pub ranked: u32,
 }
 
 impl SearchQuery {
@@ -120,6 +132,7 @@ impl SearchQuery {
             until: None,
             page: page.max(1),
             per_page: per_page.clamp(1, 100),
+            ranked: MAX_RANKED,
         }
     }
 
@@ -171,13 +184,86 @@ pub struct SearchHit {
     pub snippet: Highlighted,
 }
 
+/// A page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    /// The page asked for; `total` counts the ranked matches.
+    pub hits: Paged<SearchHit>,
+    /// More articles match than were ranked ([`SearchQuery::ranked`]): the results are
+    /// the most recently written of them.
+    pub more: bool,
+}
+
+/// A match as an engine scored it, before ranking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    pub id: ArticleId,
+    /// A term (any one of them) is in the title.
+    pub in_title: bool,
+    /// The engine's relevance, higher is better.
+    pub relevance: f64,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// What a store fetches a page's highlights and articles for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranked {
+    /// The page's ids, in order.
+    pub page: Vec<ArticleId>,
+    /// How many candidates were ranked.
+    pub total: u64,
+    pub more: bool,
+}
+
+/// Orders the candidates a store found (at most `query.ranked + 1`, the most recently
+/// written first) and cuts the query's page: title matches first, then relevance,
+/// then newest, then the higher id.
+pub fn rank(mut candidates: Vec<Candidate>, query: &SearchQuery) -> Ranked {
+    let ranked = usize::try_from(query.ranked).unwrap_or(usize::MAX);
+    let more = candidates.len() > ranked;
+    candidates.truncate(ranked);
+    candidates.sort_by(|a, b| {
+        b.in_title
+            .cmp(&a.in_title)
+            .then(b.relevance.total_cmp(&a.relevance))
+            .then(b.published_at.cmp(&a.published_at))
+            .then(b.id.cmp(&a.id))
+    });
+    let offset = usize::try_from(query.offset()).unwrap_or(usize::MAX);
+    Ranked {
+        page: candidates
+            .iter()
+            .skip(offset)
+            .take(query.per_page as usize)
+            .map(|c| c.id)
+            .collect(),
+        total: candidates.len() as u64,
+        more,
+    }
+}
+
+impl SearchResults {
+    /// Results for nothing to search.
+    pub fn empty(query: &SearchQuery) -> SearchResults {
+        SearchResults {
+            hits: Paged {
+                items: Vec::new(),
+                total: 0,
+                page: query.page,
+                per_page: query.per_page,
+            },
+            more: false,
+        }
+    }
+}
+
 #[async_trait]
 pub trait SearchStore {
     /// Public articles holding every term (in title, excerpt, body or tag names),
-    /// title matches first, then by relevance, then newest first. An empty query
-    /// finds nothing. The index is written in the article write's own transaction,
-    /// so it never disagrees with the articles.
-    async fn search(&self, query: &SearchQuery) -> StoreResult<Paged<SearchHit>>;
+    /// ranked by [`rank`] among the most recently written `query.ranked` of them.
+    /// An empty query finds nothing. The index is written in the article write's own
+    /// transaction, so it never disagrees with the articles.
+    async fn search(&self, query: &SearchQuery) -> StoreResult<SearchResults>;
 }
 
 #[cfg(test)]
@@ -186,6 +272,46 @@ mod tests {
 
     fn terms(input: &str) -> Vec<String> {
         SearchTerms::parse(input).terms().to_vec()
+    }
+
+    fn candidate(id: i64, in_title: bool, relevance: f64, day: u32) -> Candidate {
+        use chrono::TimeZone;
+        Candidate {
+            id: ArticleId(id),
+            in_title,
+            relevance,
+            published_at: Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).single(),
+        }
+    }
+
+    #[test]
+    fn ranking_puts_title_matches_first_then_relevance_then_newest_and_pages() {
+        let now = Utc::now();
+        let mut query = SearchQuery::new(SearchTerms::parse("ferry"), now, 1, 2);
+        let found = vec![
+            candidate(6, false, 9.0, 6),
+            candidate(5, true, 1.0, 5),
+            candidate(4, false, 2.0, 4),
+            candidate(3, false, 2.0, 5),
+            candidate(2, true, 3.0, 2),
+        ];
+        let first = rank(found.clone(), &query);
+        let ids = |r: &Ranked| r.page.iter().map(|id| id.0).collect::<Vec<_>>();
+        assert_eq!(ids(&first), [2, 5]);
+        assert_eq!((first.total, first.more), (5, false));
+        query.page = 2;
+        assert_eq!(ids(&rank(found.clone(), &query)), [6, 3]);
+        query.page = 3;
+        assert_eq!(ids(&rank(found.clone(), &query)), [4]);
+        query.page = 9;
+        assert!(rank(found.clone(), &query).page.is_empty());
+
+        // Past the bound only the first (most recently written) candidates count.
+        query.page = 1;
+        query.ranked = 3;
+        let bounded = rank(found, &query);
+        assert_eq!(ids(&bounded), [5, 6]);
+        assert_eq!((bounded.total, bounded.more), (3, true));
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! Search on tsvector (the index is kept by the triggers of migration 0010). Three
-//! queries per page: the total, the page's ids with their highlighted title and body
-//! passage (headlines are computed for the page's rows only, they are the costly part),
-//! and the page's articles.
+//! queries per page: the candidates (the most recently written public matches, at most
+//! one more than the query ranks, each with its scores), ranked by
+//! [`broadsheet_domain::search::rank`]; the page's headlines (the costly part, for the
+//! page's rows only); and the page's articles.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
-use broadsheet_domain::search::{MARK_END, MARK_START};
+use broadsheet_domain::search::{MARK_END, MARK_START, rank};
 use broadsheet_domain::store::StoreResult;
-use broadsheet_domain::{Highlighted, Paged, SearchHit, SearchQuery, SearchStore, StoreError};
+use broadsheet_domain::{
+    ArticleId, Candidate, Highlighted, Paged, SearchHit, SearchQuery, SearchResults, SearchStore,
+};
+use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::PgStore;
@@ -15,65 +21,89 @@ use crate::rows::db_error;
 
 #[async_trait]
 impl SearchStore for PgStore {
-    async fn search(&self, query: &SearchQuery) -> StoreResult<Paged<SearchHit>> {
-        let mut paged = Paged {
-            items: Vec::new(),
-            total: 0,
-            page: query.page,
-            per_page: query.per_page,
-        };
+    async fn search(&self, query: &SearchQuery) -> StoreResult<SearchResults> {
         if query.terms.is_empty() {
-            return Ok(paged);
+            return Ok(SearchResults::empty(query));
         }
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
 
-        let mut count = QueryBuilder::new("SELECT COUNT(*)");
-        push_matches(&mut count, query);
-        let total: i64 = count
-            .build_query_scalar()
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        paged.total = u64::try_from(total).map_err(StoreError::backend)?;
-
-        let marks = format!("StartSel=\"{MARK_START}\", StopSel=\"{MARK_END}\"");
-        let mut page = QueryBuilder::new("SELECT hit.id, ts_headline('simple', hit.title, hit.q, ");
-        page.push_bind(format!("{marks}, HighlightAll=true"))
-            .push("), ts_headline('simple', hit.body_text, hit.q, ")
-            .push_bind(format!(
-                "{marks}, MaxFragments=1, MinWords=15, MaxWords=40, FragmentDelimiter=\"…\""
-            ))
-            .push(
-                ") FROM (SELECT a.id, a.title, a.body_text, a.published_at, q.q, \
-                 s.title @@ q.q AS in_title, ts_rank(s.document, q.q) AS score",
-            );
-        push_matches(&mut page, query);
-        let order = " ORDER BY in_title DESC, score DESC, published_at DESC, id DESC";
-        page.push(order)
-            .push(" LIMIT ")
-            .push_bind(i64::from(query.per_page))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX))
-            .push(") hit")
-            .push(order);
-        let rows: Vec<(i64, String, String)> = page
+        // A query word in the title: the words' queries joined by `||` (or).
+        let mut candidates = QueryBuilder::new("SELECT a.id, s.title @@ (");
+        let mut any = candidates.separated(" || ");
+        for term in query.terms.terms() {
+            any.push("plainto_tsquery('simple', ")
+                .push_bind_unseparated(term.as_str())
+                .push_unseparated(")");
+        }
+        candidates.push("), ts_rank(s.document, q.q)::float8, a.published_at");
+        push_matches(&mut candidates, query);
+        candidates
+            .push(" ORDER BY a.id DESC LIMIT ")
+            .push_bind(i64::from(query.ranked) + 1);
+        let rows: Vec<(i64, bool, f64, Option<DateTime<Utc>>)> = candidates
             .build_query_as()
             .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
+        let ranked = rank(
+            rows.into_iter()
+                .map(|(id, in_title, relevance, published_at)| Candidate {
+                    id: ArticleId(id),
+                    in_title,
+                    relevance,
+                    published_at,
+                })
+                .collect(),
+            query,
+        );
 
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        let found = articles::by_ids(&mut conn, &ids).await?;
-        paged.items = found
+        let ids: Vec<i64> = ranked.page.iter().map(|id| id.0).collect();
+        let marks = format!("StartSel=\"{MARK_START}\", StopSel=\"{MARK_END}\"");
+        let mut marked: HashMap<i64, (String, String)> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            sqlx::query_as::<_, (i64, String, String)>(
+                "SELECT a.id, ts_headline('simple', a.title, q.q, $2), \
+                 ts_headline('simple', a.body_text, q.q, $3) \
+                 FROM articles a, plainto_tsquery('simple', $1) AS q(q) WHERE a.id = ANY($4)",
+            )
+            .bind(query.terms.to_plain())
+            .bind(format!("{marks}, HighlightAll=true"))
+            .bind(format!(
+                "{marks}, MaxFragments=1, MinWords=15, MaxWords=40, FragmentDelimiter=\"…\""
+            ))
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?
             .into_iter()
-            .zip(rows)
-            .map(|(article, (_, title, snippet))| SearchHit {
-                article,
-                title: Highlighted(title),
-                snippet: Highlighted(snippet),
+            .map(|(id, title, snippet)| (id, (title, snippet)))
+            .collect()
+        };
+
+        let found = articles::by_ids(&mut conn, &ids).await?;
+        let items = found
+            .into_iter()
+            .map(|article| {
+                let (title, snippet) = marked
+                    .remove(&article.id.0)
+                    .unwrap_or_else(|| (article.title.clone(), String::new()));
+                SearchHit {
+                    article,
+                    title: Highlighted(title),
+                    snippet: Highlighted(snippet),
+                }
             })
             .collect();
-        Ok(paged)
+        Ok(SearchResults {
+            hits: Paged {
+                items,
+                total: ranked.total,
+                page: query.page,
+                per_page: query.per_page,
+            },
+            more: ranked.more,
+        })
     }
 }
 

@@ -1,80 +1,122 @@
 //! Search on FTS5 (the index is kept by the triggers of migration 0012). Three
-//! queries per page: the total, the page's ids with their highlighted title and body
-//! passage, and the page's articles.
+//! queries per page: the candidates (the most recently written public matches, at most
+//! one more than the query ranks, each with the engine's scores), ranked by
+//! [`broadsheet_domain::search::rank`]; the page's highlighted titles and passages (the
+//! costly part, for the page's rows only); and the page's articles.
+//!
+//! Candidates are read newest first straight off the index's doclists and stop at the
+//! bound, and their visibility comes from the covering index of migration 0018, so a
+//! word in every article costs a thousand rows, not a hundred thousand.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
+use broadsheet_domain::search::rank;
 use broadsheet_domain::store::StoreResult;
-use broadsheet_domain::{Highlighted, Paged, SearchHit, SearchQuery, SearchStore, StoreError};
+use broadsheet_domain::{
+    ArticleId, Candidate, Highlighted, Paged, SearchHit, SearchQuery, SearchResults, SearchStore,
+};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::SqliteStore;
 use crate::articles;
-use crate::rows::{db_error, millis};
+use crate::rows::{db_error, from_millis, millis};
 
 #[async_trait]
 impl SearchStore for SqliteStore {
-    async fn search(&self, query: &SearchQuery) -> StoreResult<Paged<SearchHit>> {
-        let mut paged = Paged {
-            items: Vec::new(),
-            total: 0,
-            page: query.page,
-            per_page: query.per_page,
-        };
+    async fn search(&self, query: &SearchQuery) -> StoreResult<SearchResults> {
         if query.terms.is_empty() {
-            return Ok(paged);
+            return Ok(SearchResults::empty(query));
         }
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
 
-        let mut count = QueryBuilder::new("SELECT COUNT(*)");
-        push_matches(&mut count, query);
-        let total: i64 = count
-            .build_query_scalar()
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        paged.total = u64::try_from(total).map_err(StoreError::backend)?;
-
-        // The sentinels are char(57344) and char(57345): U+E000 and U+E001, see
-        // broadsheet_domain::search::MARK_START.
-        let mut page = QueryBuilder::new(
-            "SELECT a.id, highlight(article_search, 0, char(57344), char(57345)), \
-             snippet(article_search, 2, char(57344), char(57345), '…', 32)",
+        // bm25 with the title alone weighted is below zero exactly when a term is in
+        // the title; `rank` is bm25 with the weights of migration 0012.
+        let mut candidates = QueryBuilder::new(
+            "SELECT a.id, bm25(article_search, 1.0, 0.0, 0.0, 0.0) < 0, article_search.rank, \
+             a.published_at",
         );
-        push_matches(&mut page, query);
-        // Title matches first: the IN list is computed once for the whole query.
-        page.push(
-            " ORDER BY a.id IN (SELECT rowid FROM article_search WHERE article_search MATCH ",
-        )
-        .push_bind(query.terms.to_fts5(Some("title")))
-        .push(") DESC, article_search.rank, a.published_at DESC, a.id DESC LIMIT ")
-        .push_bind(i64::from(query.per_page))
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(query.offset()).unwrap_or(i64::MAX));
-        let rows: Vec<(i64, String, String)> = page
+        push_matches(&mut candidates, query);
+        candidates
+            .push(" ORDER BY article_search.rowid DESC LIMIT ")
+            .push_bind(i64::from(query.ranked) + 1);
+        let rows: Vec<(i64, bool, f64, Option<i64>)> = candidates
             .build_query_as()
             .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
+        let ranked = rank(
+            rows.into_iter()
+                .map(|(id, in_title, bm25, published_at)| {
+                    Ok(Candidate {
+                        id: ArticleId(id),
+                        in_title,
+                        relevance: -bm25,
+                        published_at: published_at.map(from_millis).transpose()?,
+                    })
+                })
+                .collect::<StoreResult<_>>()?,
+            query,
+        );
 
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        // The sentinels are char(57344) and char(57345): U+E000 and U+E001, see
+        // broadsheet_domain::search::MARK_START.
+        let ids: Vec<i64> = ranked.page.iter().map(|id| id.0).collect();
+        let mut marks = QueryBuilder::new(
+            "SELECT rowid, highlight(article_search, 0, char(57344), char(57345)), \
+             snippet(article_search, 2, char(57344), char(57345), '…', 32) \
+             FROM article_search WHERE article_search MATCH ",
+        );
+        marks.push_bind(query.terms.to_fts5(None)).push(" AND rowid IN (");
+        let mut list = marks.separated(", ");
+        for id in &ids {
+            list.push_bind(id);
+        }
+        marks.push(")");
+        let mut marked: HashMap<i64, (String, String)> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            marks
+                .build_query_as::<(i64, String, String)>()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .map(|(id, title, snippet)| (id, (title, snippet)))
+                .collect()
+        };
+
         let found = articles::by_ids(&mut conn, &ids).await?;
-        paged.items = found
+        let items = found
             .into_iter()
-            .zip(rows)
-            .map(|(article, (_, title, snippet))| SearchHit {
-                article,
-                title: Highlighted(title),
-                snippet: Highlighted(snippet),
+            .map(|article| {
+                let (title, snippet) = marked
+                    .remove(&article.id.0)
+                    .unwrap_or_else(|| (article.title.clone(), String::new()));
+                SearchHit {
+                    article,
+                    title: Highlighted(title),
+                    snippet: Highlighted(snippet),
+                }
             })
             .collect();
-        Ok(paged)
+        Ok(SearchResults {
+            hits: Paged {
+                items,
+                total: ranked.total,
+                page: query.page,
+                per_page: query.per_page,
+            },
+            more: ranked.more,
+        })
     }
 }
 
 /// FROM and WHERE: the matching rows readers may see, with the query's filters.
 fn push_matches(sql: &mut QueryBuilder<Sqlite>, query: &SearchQuery) {
     sql.push(
-        " FROM article_search JOIN articles a ON a.id = article_search.rowid \
+        " FROM article_search \
+         JOIN articles a INDEXED BY articles_search_visibility ON a.id = article_search.rowid \
          WHERE article_search MATCH ",
     )
     .push_bind(query.terms.to_fts5(None))

@@ -20,7 +20,9 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use broadsheet_domain::{Paged, SearchHit, SearchQuery, SearchTerms, StoreError, ValidationErrors};
+use broadsheet_domain::{
+    SearchQuery, SearchResults, SearchTerms, StoreError, ValidationErrors,
+};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -147,16 +149,15 @@ pub(crate) async fn run(
     state: &AppState,
     form: &SearchForm,
     site: &SiteContext,
-) -> Result<Paged<SearchHit>, AppError> {
-    let empty = Paged {
-        items: Vec::new(),
-        total: 0,
-        page: form.page,
-        per_page: PER_PAGE,
-    };
+) -> Result<SearchResults, AppError> {
     match form.to_query(state, site.tz, site.now).await? {
         Some(query) => Ok(state.store.search(&query).await?),
-        None => Ok(empty),
+        None => Ok(SearchResults::empty(&SearchQuery::new(
+            SearchTerms::default(),
+            site.now,
+            form.page,
+            PER_PAGE,
+        ))),
     }
 }
 
@@ -164,6 +165,8 @@ pub(crate) async fn run(
 struct ApiPage {
     query: String,
     total: u64,
+    /// More articles match than were ranked: `results` come from the most recent `total`.
+    more: bool,
     page: u32,
     per_page: u32,
     pages: u32,
@@ -189,7 +192,7 @@ struct ApiHit {
 async fn api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
     let site = SiteContext::load(&state).await?;
     let form = SearchForm::parse(raw.as_deref());
-    let found = run(&state, &form, &site).await?;
+    let SearchResults { hits: found, more } = run(&state, &form, &site).await?;
     let pages = found.pages();
     let results = found
         .items
@@ -209,6 +212,7 @@ async fn api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<R
     Ok(Json(ApiPage {
         query: form.q,
         total: found.total,
+        more,
         page: found.page,
         per_page: found.per_page,
         pages,

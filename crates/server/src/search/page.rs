@@ -5,7 +5,7 @@
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use broadsheet_domain::{Paged, SearchHit, ValidationErrors};
+use broadsheet_domain::{Paged, SearchHit, SearchResults, ValidationErrors};
 use minijinja::{Value, context};
 use serde::Serialize;
 
@@ -52,10 +52,10 @@ pub async fn search(
     };
     let hits: Vec<HitView> = found
         .iter()
-        .flat_map(|f| f.items.iter())
+        .flat_map(|f| f.hits.items.iter())
         .map(|hit| hit_view(hit, &site))
         .collect();
-    let pages = found.as_ref().map(|f| pages_view(f, &form));
+    let pages = found.as_ref().map(|f| pages_view(&f.hits, &form));
     let title = if form.q.is_empty() {
         "Search".to_owned()
     } else {
@@ -81,7 +81,8 @@ pub async fn search(
             form => form,
             errors => field_errors(&errors),
             searched => found.is_some() && !form.q.is_empty(),
-            total => found.as_ref().map_or(0, |f| f.total),
+            total => found.as_ref().map_or(0, |f| f.hits.total),
+            more => found.as_ref().is_some_and(|f: &SearchResults| f.more),
             hits => hits,
             pages => pages,
         },

@@ -33,11 +33,13 @@ const NEWS_MAX: u32 = 1_000;
 const SITEMAP_NS: &str = "http://www.sitemaps.org/schemas/sitemap/0.9";
 const NEWS_NS: &str = "http://www.google.com/schemas/sitemap-news/0.9";
 
-/// `GET /robots.txt`.
+/// `GET /robots.txt`: names the sitemap index and the news sitemap, which crawlers
+/// would otherwise only learn of from a search console.
 pub async fn robots(State(state): State<AppState>) -> Response {
+    let base = &state.config.base_url;
     let body = format!(
-        "User-agent: *\nDisallow: /admin\nDisallow: /preview/\n\nSitemap: {}/sitemap.xml\n",
-        state.config.base_url
+        "User-agent: *\nDisallow: /admin\nDisallow: /preview/\n\n\
+         Sitemap: {base}/sitemap.xml\nSitemap: {base}/news-sitemap.xml\n"
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }

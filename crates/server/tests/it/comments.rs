@@ -609,7 +609,10 @@ async fn remember_me_keeps_name_email_and_website_only_when_ticked() {
     assert!(!stranger.cookies.contains_key("bs_commenter"));
 }
 
-/// Public routes a crawler can reach from the home page, plus the JSON endpoints.
+/// Public routes a crawler can reach from the home page (following the links of HTML
+/// pages, the sitemaps robots.txt names and the `<loc>`s of sitemaps, so every sitemap
+/// and every tag and author feed a page names is read), plus the JSON endpoints and
+/// search.
 async fn crawl(app: &TestApp, article: &Article) -> Vec<(String, TestResponse)> {
     let mut todo = vec![
         "/".to_owned(),
@@ -620,6 +623,8 @@ async fn crawl(app: &TestApp, article: &Article) -> Vec<(String, TestResponse)> 
         "/feed/".to_owned(),
         "/feed.json".to_owned(),
         "/atom.xml".to_owned(),
+        "/search?q=thought".to_owned(),
+        "/api/v1/search?q=thought".to_owned(),
     ];
     let mut seen = std::collections::BTreeSet::new();
     let mut pages = Vec::new();
@@ -628,21 +633,43 @@ async fn crawl(app: &TestApp, article: &Article) -> Vec<(String, TestResponse)> 
             continue;
         }
         let response = app.get(&path).await;
-        if response
+        let content_type = response
             .headers
             .get(header::CONTENT_TYPE)
-            .is_some_and(|t| t.to_str().unwrap().contains("html"))
-        {
-            for href in response.attrs("a[href], link[href]", "href") {
-                let local = href.strip_prefix(crate::util::BASE_URL).unwrap_or(&href);
-                if local.starts_with('/') && !local.starts_with("/admin") {
-                    todo.push(local.split('#').next().unwrap().to_owned());
-                }
+            .map(|t| t.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let links = if content_type.contains("html") {
+            response.attrs("a[href], link[href]", "href")
+        } else if path.starts_with("/sitemap") {
+            sitemap_locs(&response.body)
+        } else if path == "/robots.txt" {
+            response
+                .body
+                .lines()
+                .filter_map(|line| line.strip_prefix("Sitemap:"))
+                .map(|url| url.trim().to_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for href in links {
+            let local = href.strip_prefix(crate::util::BASE_URL).unwrap_or(&href);
+            if local.starts_with('/') && !local.starts_with("/admin") {
+                todo.push(local.split('#').next().unwrap().to_owned());
             }
         }
         pages.push((path, response));
     }
     pages
+}
+
+/// The URLs a sitemap (or sitemap index) lists.
+fn sitemap_locs(xml: &str) -> Vec<String> {
+    xml.split("<loc>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</loc>"))
+        .map(|(loc, _)| loc.replace("&amp;", "&"))
+        .collect()
 }
 
 #[tokio::test]
@@ -665,6 +692,24 @@ async fn a_commenters_email_appears_on_no_public_route() {
     );
     assert!(pages.iter().any(|(p, _)| p.starts_with("/tag/")));
     assert!(pages.iter().any(|(p, _)| p.starts_with("/author/")));
+    for reached in ["/sitemap-articles-1.xml", "/news-sitemap.xml"] {
+        assert!(
+            pages.iter().any(|(p, _)| p == reached),
+            "the crawl read {reached}"
+        );
+    }
+    assert!(
+        pages
+            .iter()
+            .any(|(p, _)| p.starts_with("/tag/") && p.ends_with(".xml")),
+        "the crawl read a tag feed"
+    );
+    assert!(
+        pages
+            .iter()
+            .any(|(p, _)| p.starts_with("/author/") && p.ends_with(".xml")),
+        "the crawl read an author feed"
+    );
     let needles = [
         marker.to_owned(),
         marker.to_uppercase(),

@@ -401,7 +401,7 @@ impl broadsheet_domain::SearchStore for BrokenStore {
     async fn search(
         &self,
         _: &broadsheet_domain::SearchQuery,
-    ) -> StoreResult<broadsheet_domain::Paged<broadsheet_domain::SearchHit>> {
+    ) -> StoreResult<broadsheet_domain::SearchResults> {
         broken()
     }
 }

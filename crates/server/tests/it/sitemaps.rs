@@ -1,7 +1,7 @@
 //! Sitemaps and robots.txt: every file validates with `xmllint --schema` against the
-//! sitemaps.org and Google News schemas shipped in `fixtures/sitemaps/`, every
-//! public article is listed exactly once, and drafts and scheduled stories (and tags
-//! only they use) appear nowhere.
+//! sitemaps.org and Google News schemas shipped in `fixtures/sitemaps/` (its README says
+//! where each comes from), every public article is listed exactly once, and drafts and
+//! scheduled stories (and tags only they use) appear nowhere.
 //!
 //! Without `xmllint` the schema checks say why and are skipped, except in CI
 //! (`CI=true`), where `.ci/run` installs it (Debian `libxml2-utils`).
@@ -268,4 +268,5 @@ async fn robots_txt_names_the_sitemap_and_keeps_crawlers_out_of_the_newsroom() {
     assert!(lines.contains(&"Disallow: /admin"));
     assert!(lines.contains(&"Disallow: /preview/"));
     assert!(lines.contains(&format!("Sitemap: {BASE_URL}/sitemap.xml").as_str()));
+    assert!(lines.contains(&format!("Sitemap: {BASE_URL}/news-sitemap.xml").as_str()));
 }

@@ -2,14 +2,19 @@
 //! following every write, and queries that would be syntax errors in an engine.
 
 use broadsheet_domain::{
-    Article, ArticleId, ContentKind, Paged, SearchHit, SearchQuery, SearchTerms, Status, Store,
+    Article, ArticleId, ContentKind, Paged, SearchHit, SearchQuery, SearchResults, SearchTerms,
+    Status, Store,
 };
 
 use crate::backends::{Backend, each_backend};
 use crate::fixtures::{article, author, hours_ago, hours_ahead, now, tags};
 
 async fn search(store: &dyn Store, text: &str) -> Paged<SearchHit> {
-    store.search(&query(text)).await.expect("search")
+    store.search(&query(text)).await.expect("search").hits
+}
+
+async fn results(store: &dyn Store, q: &SearchQuery) -> SearchResults {
+    store.search(q).await.expect("search")
 }
 
 fn query(text: &str) -> SearchQuery {
@@ -209,12 +214,12 @@ async fn filters_and_pages() {
 
         let mut q = query("train");
         q.tag = Some("rail".into());
-        assert_eq!(sorted(ids(&store.search(&q).await.unwrap())), by_age[..2]);
+        assert_eq!(sorted(ids(&results(&*store, &q).await.hits)), by_age[..2]);
 
         let mut q = query("train");
         q.author = Some(bob.id);
         assert_eq!(
-            sorted(ids(&store.search(&q).await.unwrap())),
+            sorted(ids(&results(&*store, &q).await.hits)),
             [by_age[1], by_age[3]]
         );
 
@@ -222,7 +227,7 @@ async fn filters_and_pages() {
         q.from = Some(hours_ago(4 * 24));
         q.until = Some(hours_ago(2 * 24));
         assert_eq!(
-            sorted(ids(&store.search(&q).await.unwrap())),
+            sorted(ids(&results(&*store, &q).await.hits)),
             [by_age[2], by_age[3]]
         );
 
@@ -232,12 +237,52 @@ async fn filters_and_pages() {
             let mut q = query("train report");
             q.per_page = 2;
             q.page = page;
-            let found = store.search(&q).await.unwrap();
+            let found = results(&*store, &q).await;
+            assert!(!found.more);
+            let found = found.hits;
             assert_eq!(found.total, 5);
             assert_eq!(found.pages(), 3);
             seen.extend(ids(&found));
         }
         assert_eq!(sorted(seen), by_age);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn past_the_ranked_bound_the_most_recently_written_matches_are_ranked() {
+    each_backend(|store| async move {
+        let ada = author(&*store, "Ada Lovelace").await;
+        // Written oldest first: the two oldest have the word in their titles.
+        let mut written = Vec::new();
+        for n in 0..6 {
+            let title = if n < 2 { "Ferry timetable" } else { "Harbour news" };
+            let a = insert(
+                &*store,
+                article(&ada, &format!("{title} {n}"), |a| {
+                    a.source = "The ferry runs on time.".into();
+                }),
+            )
+            .await;
+            written.push(a.id);
+        }
+        let mut q = query("ferry");
+        q.ranked = 3;
+        let found = results(&*store, &q).await;
+        assert!(found.more, "six match, three are ranked");
+        assert_eq!(found.hits.total, 3);
+        assert_eq!(sorted(ids(&found.hits)), written[3..]);
+
+        // Once the title matches are among the ranked, they come first.
+        q.ranked = 5;
+        let found = results(&*store, &q).await;
+        assert!(found.more);
+        assert_eq!(ids(&found.hits)[0], written[1]);
+
+        q.ranked = 6;
+        let found = results(&*store, &q).await;
+        assert!(!found.more, "exactly as many as ranked is not more");
+        assert_eq!(sorted(ids(&found.hits)[..2].to_vec()), written[..2]);
     })
     .await;
 }
