@@ -6,7 +6,8 @@
 #   bench/search.sh            # 100,000 articles
 #   COUNT=20000 bench/search.sh
 #
-# Knobs: COUNT (100000), DURATION (20s), CONNECTIONS (1), PORT (18090).
+# Knobs: COUNT (100000), DURATION (20s), CONNECTIONS (1), PORT (18090), CORPUS (a
+# database file to keep the generated corpus in and reuse on the next run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 mkdir -p "$WORK/data"
 DB="$WORK/data/broadsheet.sqlite3"
-"$TARGET/examples/search_corpus" "$DB" "$COUNT"
+if [ -n "${CORPUS:-}" ] && [ -f "$CORPUS" ]; then
+  cp "$CORPUS" "$DB"
+else
+  "$TARGET/examples/search_corpus" "$DB" "$COUNT"
+  if [ -n "${CORPUS:-}" ]; then cp "$DB" "$CORPUS"; fi
+fi
 echo "database: $(du -h "$DB" | cut -f1) for $COUNT articles"
 
 BROADSHEET_DATABASE_URL="sqlite:$DB" BROADSHEET_LOG=warn "$BIN" --data-dir "$WORK/data" serve --listen "127.0.0.1:$PORT" &

@@ -20,9 +20,7 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use broadsheet_domain::{
-    SearchQuery, SearchResults, SearchTerms, StoreError, ValidationErrors,
-};
+use broadsheet_domain::{SearchQuery, SearchResults, SearchTerms, StoreError, ValidationErrors};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;

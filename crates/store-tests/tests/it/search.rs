@@ -256,7 +256,11 @@ async fn past_the_ranked_bound_the_most_recently_written_matches_are_ranked() {
         // Written oldest first: the two oldest have the word in their titles.
         let mut written = Vec::new();
         for n in 0..6 {
-            let title = if n < 2 { "Ferry timetable" } else { "Harbour news" };
+            let title = if n < 2 {
+                "Ferry timetable"
+            } else {
+                "Harbour news"
+            };
             let a = insert(
                 &*store,
                 article(&ada, &format!("{title} {n}"), |a| {
@@ -283,6 +287,48 @@ async fn past_the_ranked_bound_the_most_recently_written_matches_are_ranked() {
         let found = results(&*store, &q).await;
         assert!(!found.more, "exactly as many as ranked is not more");
         assert_eq!(sorted(ids(&found.hits)[..2].to_vec()), written[..2]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tag_filter_matches_that_tag_exactly_whatever_its_name() {
+    each_backend(|store| async move {
+        let ada = author(&*store, "Ada Lovelace").await;
+        let rail = insert(
+            &*store,
+            article(&ada, "Train one", |a| a.tags = tags(&["Rail"])),
+        )
+        .await;
+        // "Rail" is a word of these tags' names, and of two tags side by side.
+        insert(
+            &*store,
+            article(&ada, "Train two", |a| a.tags = tags(&["Night Rail"])),
+        )
+        .await;
+        insert(
+            &*store,
+            article(&ada, "Train three", |a| {
+                a.tags = tags(&["Rail works", "Bus"])
+            }),
+        )
+        .await;
+        let odd = insert(
+            &*store,
+            article(&ada, "Train four", |a| {
+                a.tags = tags(&["東京 \"Live\" (AND)"])
+            }),
+        )
+        .await;
+
+        let mut q = query("train");
+        q.tag = Some("rail".into());
+        assert_eq!(ids(&results(&*store, &q).await.hits), [rail.id]);
+        let odd_slug = odd.tags[0].slug.clone();
+        q.tag = Some(odd_slug);
+        assert_eq!(ids(&results(&*store, &q).await.hits), [odd.id]);
+        q.tag = Some("no-such-tag".into());
+        assert_eq!(results(&*store, &q).await.hits.total, 0);
     })
     .await;
 }
