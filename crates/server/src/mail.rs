@@ -60,6 +60,17 @@ pub async fn enqueue_email(
     store.enqueue_job(&job).await
 }
 
+/// Why an email was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The SMTP server refused the recipient for good (the reply code).
+    #[error("the SMTP server refused the recipient for good ({0})")]
+    Refused(String),
+    /// Anything else: worth trying again later.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
 /// Sends email by SMTP, or into the outbox folder when no SMTP server is configured.
 #[derive(Clone)]
 pub struct Mailer {
@@ -105,12 +116,32 @@ impl Mailer {
 
     /// Sends one email. Errors say what failed without the recipient's address.
     pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        self.try_send(email).await.map_err(anyhow::Error::from)
+    }
+
+    /// [`Mailer::send`], telling a permanent refusal of the recipient (a 5xx answer:
+    /// no such mailbox, say) from a failure worth retrying (the server away, busy or
+    /// answering 4xx). The server's own words are left out: they often quote the
+    /// address.
+    pub async fn try_send(&self, email: &Email) -> Result<(), SendError> {
         let message = self.message(email)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message)
-                    .await
-                    .context("the SMTP server did not take the email")?;
+                if let Err(err) = smtp.send(message).await {
+                    if err.is_permanent() {
+                        let code = err.status().map(|c| c.to_string()).unwrap_or_default();
+                        return Err(SendError::Refused(code));
+                    }
+                    // A reply's text may quote the address; a connection error's does not.
+                    let failed = match err.status() {
+                        Some(code) => {
+                            anyhow::anyhow!("the SMTP server did not take the email ({code})")
+                        }
+                        None => anyhow::Error::new(err)
+                            .context("the SMTP server did not take the email"),
+                    };
+                    return Err(SendError::Failed(failed));
+                }
             }
             Transport::Outbox { dir, files } => {
                 tokio::fs::create_dir_all(dir)
