@@ -48,7 +48,7 @@ pub async fn comment_approved(state: &AppState, comment: &Comment) -> Result<(),
 
 /// [`comment_added`] on a bare store; `base_url` starts every link.
 pub async fn added(store: &dyn Store, base_url: &str, comment: &Comment) -> Result<(), StoreError> {
-    crate::webhooks::events::comment_posted(store, comment).await?;
+    crate::webhooks::events::comment_posted(store, base_url, comment).await?;
     match comment.status {
         CommentStatus::Pending => held(store, base_url, comment).await,
         CommentStatus::Approved => approved(store, base_url, comment).await,
@@ -64,7 +64,7 @@ pub async fn approved(
     base_url: &str,
     comment: &Comment,
 ) -> Result<(), StoreError> {
-    crate::webhooks::events::comment_approved(store, comment).await?;
+    crate::webhooks::events::comment_approved(store, base_url, comment).await?;
     let Some(parent_id) = comment.parent_id else {
         return Ok(());
     };

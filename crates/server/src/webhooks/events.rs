@@ -1,6 +1,8 @@
-//! Reporting events to webhooks. [`report`] is what the site calls (cheap: nothing
-//! when no webhook exists, else one keyed job); [`record`] builds the body and the
-//! deliveries, in a job where the site's address is known.
+//! Reporting events to webhooks. [`record`] builds the body and stores the
+//! deliveries (nothing when no webhook listens), then enqueues their jobs: comments
+//! call it at once, the announcement job for publications. An article save, which
+//! knows no site address, calls [`article_updated`], which enqueues a keyed
+//! `webhook_event` job that records it.
 //!
 //! An event's key is its identity (`article.published:42`,
 //! `article.updated:42:<updated_at ms>`, `comment.posted:7`), which keys the job and
@@ -52,29 +54,35 @@ pub async fn article_updated(store: &dyn Store, article: &Article) -> Result<(),
     .await
 }
 
-/// After a comment was stored. Spam and trash are nobody's news.
-pub async fn comment_posted(store: &dyn Store, comment: &Comment) -> Result<(), StoreError> {
+/// After a comment was stored. Spam and trash are nobody's news. Recorded at once,
+/// so the body shows the comment as it was posted.
+pub async fn comment_posted(
+    store: &dyn Store,
+    base_url: &str,
+    comment: &Comment,
+) -> Result<(), StoreError> {
     if matches!(comment.status, CommentStatus::Spam | CommentStatus::Trash) {
         return Ok(());
     }
     let key = format!("{}:{}", WebhookEvent::CommentPosted, comment.id);
-    report(
-        store,
-        WebhookEvent::CommentPosted,
-        key,
-        Subject::Comment(comment.id),
-    )
-    .await
+    let subject = Subject::Comment(comment.id);
+    record(store, base_url, WebhookEvent::CommentPosted, &key, subject).await
 }
 
 /// After a comment became approved (by a moderator, or at once when posted).
-pub async fn comment_approved(store: &dyn Store, comment: &Comment) -> Result<(), StoreError> {
+pub async fn comment_approved(
+    store: &dyn Store,
+    base_url: &str,
+    comment: &Comment,
+) -> Result<(), StoreError> {
     let key = format!("{}:{}", WebhookEvent::CommentApproved, comment.id);
-    report(
+    let subject = Subject::Comment(comment.id);
+    record(
         store,
+        base_url,
         WebhookEvent::CommentApproved,
-        key,
-        Subject::Comment(comment.id),
+        &key,
+        subject,
     )
     .await
 }
