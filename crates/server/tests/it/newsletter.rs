@@ -17,7 +17,7 @@ use broadsheet::config::{Config, RawConfig, RawJobs};
 use broadsheet::jobs::{JobsHandle, Worker};
 use broadsheet::signing::SigningKey;
 use broadsheet_domain::{
-    Article, JobState, JobStore, Store, SubscribeRequest, SubscriberId, SubscriberStatus,
+    Article, JobState, JobStore, Role, Store, SubscribeRequest, SubscriberId, SubscriberStatus,
     SubscriptionStore, User, clock,
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -530,4 +530,54 @@ async fn bad_subscriptions_and_links_are_refused_clearly_and_leak_nothing() {
         app.store.subscriber_by_id(ann).await.unwrap().status,
         SubscriberStatus::Confirmed
     );
+}
+
+#[tokio::test]
+async fn admins_list_and_export_subscribers_and_editors_may_not() {
+    let app = TestApp::new().await;
+    let admin = app.user(Role::Admin).await;
+    let editor = app.user(Role::Editor).await;
+    let ann = confirmed(app.store.as_ref(), "ann@example.org").await;
+    let request = SubscribeRequest::check("=cmd@example.org", &["harbour".into()]).unwrap();
+    app.store
+        .add_subscriber(&request, clock::now())
+        .await
+        .unwrap();
+
+    let session = app.sign_in(&admin).await;
+    let page = session.get("/admin/subscribers").await;
+    page.assert_status(StatusCode::OK);
+    assert_eq!(
+        page.texts("tr.subscriber td:nth-child(2)"),
+        ["ann@example.org", "=cmd@example.org"]
+    );
+    let pending = session.get("/admin/subscribers?status=pending").await;
+    assert_eq!(
+        pending.texts("tr.subscriber td:nth-child(2)"),
+        ["=cmd@example.org"]
+    );
+    let csv = session.get("/admin/subscribers.csv").await;
+    csv.assert_status(StatusCode::OK);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,email,status,tags,failures,created_at,confirmed_at"
+    );
+    assert!(lines[1].starts_with(&format!("{ann},ann@example.org,confirmed,,0,")));
+    assert!(
+        lines[2].contains(",'=cmd@example.org,pending,harbour,0,"),
+        "a formula is defused: {}",
+        lines[2]
+    );
+    assert_eq!(lines.len(), 3);
+
+    let editor = app.sign_in(&editor).await;
+    for path in [
+        "/admin/subscribers",
+        "/admin/subscribers.csv",
+        "/admin/webhooks",
+    ] {
+        editor.get(path).await.assert_status(StatusCode::FORBIDDEN);
+    }
 }
