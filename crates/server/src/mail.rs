@@ -17,6 +17,7 @@ use anyhow::Context;
 use broadsheet_domain::{JobId, NewJob, Store, StoreError, clock};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ use crate::config::{EmailConfig, SmtpConfig, SmtpTls};
 
 /// The job kind the worker sends email for.
 pub const SEND_EMAIL: &str = "send_email";
+
+/// SMTP connections kept open at most: the newsletter sends this many messages at once.
+pub const SMTP_CONNECTIONS: u32 = 16;
 
 /// How long one SMTP conversation may take before the attempt counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -198,7 +202,10 @@ fn smtp_transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1
         )),
     }
     .with_context(|| format!("email.smtp_host: cannot use \"{}\"", smtp.host))?;
-    let builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
+    let builder = builder
+        .port(smtp.port)
+        .timeout(Some(SMTP_TIMEOUT))
+        .pool_config(PoolConfig::new().max_size(SMTP_CONNECTIONS));
     let builder = match (&smtp.username, &smtp.password) {
         (Some(user), password) => builder.credentials(Credentials::new(
             user.clone(),

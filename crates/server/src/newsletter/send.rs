@@ -38,8 +38,9 @@ pub const SENDERS: u32 = 2;
 /// Deliveries claimed at once.
 pub const CLAIM: u32 = 64;
 
-/// Messages sent at once, and so the most a crash can repeat per sender.
-pub const IN_FLIGHT: usize = 8;
+/// Messages sent at once (each on its own pooled SMTP connection, see
+/// [`crate::mail::SMTP_CONNECTIONS`]), and so the most a crash can repeat per sender.
+pub const IN_FLIGHT: usize = 16;
 
 /// How long a claim is the sender's; well beyond the time a group takes.
 const CLAIM_LEASE: Duration = Duration::from_secs(120);
