@@ -90,6 +90,7 @@ pub async fn run(
     crate::webhooks::events::article_published(store, base_url, &article)
         .await
         .context("cannot queue the webhooks")?;
+    // Browser push's fan-out (its own keyed jobs) is one more call here.
     tracing::info!(article = %article.id, newsletter = queued, "announced the article");
     Ok(())
 }

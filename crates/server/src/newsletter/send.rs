@@ -53,13 +53,18 @@ struct Payload {
     article: ArticleId,
 }
 
-/// Queues `article` for every subscriber who wants it and enqueues the senders.
-/// Idempotent. Returns how many deliveries were added.
+/// Queues `article` for every subscriber who wants it and, if anyone is to be mailed,
+/// enqueues the senders. Idempotent. Returns how many deliveries were added.
 pub async fn fan_out(store: &dyn Store, article: &Article) -> Result<u64, StoreError> {
     let now = clock::now();
     let queued = store.queue_deliveries(article.id, now).await?;
-    for n in 0..SENDERS {
-        enqueue_sender(store, article.id, &n.to_string()).await?;
+    // Counted rather than taken from `queued`: a run after a crash between the two
+    // steps finds the rows there already, and must still start the senders.
+    let counts = store.delivery_counts(article.id).await?;
+    if counts.pending + counts.sending > 0 {
+        for n in 0..SENDERS {
+            enqueue_sender(store, article.id, &n.to_string()).await?;
+        }
     }
     Ok(queued)
 }

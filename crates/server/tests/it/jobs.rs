@@ -145,10 +145,11 @@ async fn scheduled_articles_are_published_by_the_worker_once() {
         .partition(|job| job.kind == PUBLISH_ARTICLE);
     assert_eq!(jobs.len(), 2, "one job per scheduled article: {jobs:?}");
     // Each publication is announced once (newsletter, webhooks).
-    assert_eq!(
-        others.iter().map(|j| j.kind.as_str()).collect::<Vec<_>>(),
-        ["announce_article", "announce_article"]
-    );
+    let announcements = others
+        .iter()
+        .filter(|j| j.kind == "announce_article")
+        .count();
+    assert_eq!(announcements, 2, "{others:?}");
     for job in jobs {
         assert_eq!(job.kind, PUBLISH_ARTICLE);
         assert_eq!((job.state, job.attempts), (JobState::Done, 1), "{job:?}");
