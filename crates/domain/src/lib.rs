@@ -28,8 +28,10 @@ pub mod slug;
 pub mod spam;
 pub mod stats;
 pub mod store;
+pub mod subscription;
 pub mod tag;
 pub mod user;
+pub mod webhook;
 
 pub use account::{AccountStore, AuditEntry, LoginFailures, NewAuditEntry, Session, UserChanges};
 pub use article::{
@@ -57,5 +59,13 @@ pub use search::{
 pub use settings::{FeedContent, SiteSettings};
 pub use stats::{Activity, DayActivity, StatsStore, TopArticle};
 pub use store::Store;
+pub use subscription::{
+    Delivery, DeliveryCounts, SubscribeRequest, Subscriber, SubscriberCounts, SubscriberId,
+    SubscriberStatus, SubscriptionStore,
+};
 pub use tag::Tag;
 pub use user::{NewUser, Role, User, UserId};
+pub use webhook::{
+    NewWebhook, Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryId, WebhookDeliveryState,
+    WebhookEvent, WebhookId, WebhookStore,
+};

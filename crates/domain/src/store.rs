@@ -24,8 +24,10 @@ use crate::revision::RevisionStore;
 use crate::search::SearchStore;
 use crate::settings::SiteSettings;
 use crate::stats::StatsStore;
+use crate::subscription::SubscriptionStore;
 use crate::tag::Tag;
 use crate::user::{NewUser, User, UserId};
+use crate::webhook::WebhookStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -38,6 +40,8 @@ pub trait Store:
     + StatsStore
     + CommentStore
     + SearchStore
+    + SubscriptionStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

@@ -135,6 +135,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::engagement::routes(state.clone()))
         .merge(crate::comments::notify::stop::routes(state.clone()))
         .merge(crate::comments::routes(state.clone()))
+        .merge(crate::newsletter::routes(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
         .merge(crate::search::routes())

@@ -45,6 +45,10 @@ pub enum AppError {
     /// The request is understood and refused (a cross-site form post).
     #[error("{0}")]
     Forbidden(String),
+    /// A link that worked once and no longer does (an expired confirmation link);
+    /// the message says what to do instead.
+    #[error("{0}")]
+    Gone(String),
     /// An upload over the configured size (or an image over the pixel limits); the
     /// message names the limit.
     #[error("{0}")]
@@ -79,6 +83,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -116,6 +121,7 @@ impl AppError {
                 Vec::new(),
             ),
             AppError::Forbidden(message) => ("forbidden", message.clone(), None, Vec::new()),
+            AppError::Gone(message) => ("gone", message.clone(), None, Vec::new()),
             AppError::PayloadTooLarge(message) => {
                 ("payload_too_large", message.clone(), None, Vec::new())
             }
@@ -149,7 +155,7 @@ pub struct ErrorReport {
     #[serde(skip)]
     pub status: u16,
     /// Machine-readable: `not_found`, `bad_request`, `conflict`, `validation_failed`,
-    /// `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
+    /// `unauthorized`, `forbidden`, `gone`, `payload_too_large`, `unsupported_media_type`,
     /// `rate_limited`, `network_cap_reached`, `internal`.
     pub code: &'static str,
     pub message: String,

@@ -4,6 +4,7 @@
 //! uses.
 
 pub mod admin;
+pub mod announce;
 pub mod app;
 pub mod auth;
 pub mod backend;
@@ -20,6 +21,7 @@ pub mod frontmatter;
 pub mod jobs;
 pub mod mail;
 pub mod media;
+pub mod newsletter;
 pub mod password;
 pub mod publish;
 pub mod search;
@@ -28,6 +30,7 @@ pub mod settings;
 pub mod signing;
 pub mod site;
 pub mod theme;
+pub mod webhooks;
 pub mod welcome;
 pub mod xml;
 

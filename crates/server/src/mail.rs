@@ -17,6 +17,7 @@ use anyhow::Context;
 use broadsheet_domain::{JobId, NewJob, Store, StoreError, clock};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ use crate::config::{EmailConfig, SmtpConfig, SmtpTls};
 
 /// The job kind the worker sends email for.
 pub const SEND_EMAIL: &str = "send_email";
+
+/// SMTP connections kept open at most: the newsletter sends this many messages at once.
+pub const SMTP_CONNECTIONS: u32 = 16;
 
 /// How long one SMTP conversation may take before the attempt counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +62,17 @@ pub async fn enqueue_email(
     let mut job = NewJob::new(SEND_EMAIL, payload, clock::now());
     job.key = key;
     store.enqueue_job(&job).await
+}
+
+/// Why an email was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The SMTP server refused the recipient for good (the reply code).
+    #[error("the SMTP server refused the recipient for good ({0})")]
+    Refused(String),
+    /// Anything else: worth trying again later.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
 }
 
 /// Sends email by SMTP, or into the outbox folder when no SMTP server is configured.
@@ -105,12 +120,32 @@ impl Mailer {
 
     /// Sends one email. Errors say what failed without the recipient's address.
     pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        self.try_send(email).await.map_err(anyhow::Error::from)
+    }
+
+    /// [`Mailer::send`], telling a permanent refusal of the recipient (a 5xx answer:
+    /// no such mailbox, say) from a failure worth retrying (the server away, busy or
+    /// answering 4xx). The server's own words are left out: they often quote the
+    /// address.
+    pub async fn try_send(&self, email: &Email) -> Result<(), SendError> {
         let message = self.message(email)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message)
-                    .await
-                    .context("the SMTP server did not take the email")?;
+                if let Err(err) = smtp.send(message).await {
+                    if err.is_permanent() {
+                        let code = err.status().map(|c| c.to_string()).unwrap_or_default();
+                        return Err(SendError::Refused(code));
+                    }
+                    // A reply's text may quote the address; a connection error's does not.
+                    let failed = match err.status() {
+                        Some(code) => {
+                            anyhow::anyhow!("the SMTP server did not take the email ({code})")
+                        }
+                        None => anyhow::Error::new(err)
+                            .context("the SMTP server did not take the email"),
+                    };
+                    return Err(SendError::Failed(failed));
+                }
             }
             Transport::Outbox { dir, files } => {
                 tokio::fs::create_dir_all(dir)
@@ -167,7 +202,10 @@ fn smtp_transport(smtp: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1
         )),
     }
     .with_context(|| format!("email.smtp_host: cannot use \"{}\"", smtp.host))?;
-    let builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
+    let builder = builder
+        .port(smtp.port)
+        .timeout(Some(SMTP_TIMEOUT))
+        .pool_config(PoolConfig::new().max_size(SMTP_CONNECTIONS));
     let builder = match (&smtp.username, &smtp.password) {
         (Some(user), password) => builder.credentials(Credentials::new(
             user.clone(),

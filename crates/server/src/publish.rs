@@ -89,17 +89,32 @@ pub fn prepare(
 }
 
 /// Stores a prepared article, as a new one when `id` is `None`, and when it is
-/// scheduled enqueues the job that publishes it at its time.
+/// scheduled enqueues the job that publishes it at its time. An article that is
+/// public news now is announced ([`crate::announce`], once per article ever); one
+/// that was public before and still is reports `article.updated` to webhooks.
 pub async fn save(
     store: &dyn Store,
     id: Option<ArticleId>,
     write: &ArticleWrite,
 ) -> Result<Article, StoreError> {
+    // Whether readers could see it before: saving it again is then an update.
+    let was_public = match id {
+        Some(id) => match store.article_by_id(id).await {
+            Ok(before) => before.is_public(clock::now()),
+            Err(StoreError::NotFound) => false,
+            Err(err) => return Err(err),
+        },
+        None => false,
+    };
     let article = match id {
         Some(id) => store.update_article(id, write).await?,
         None => store.insert_article(write).await?,
     };
     crate::jobs::publish::schedule(store, &article).await?;
+    crate::announce::enqueue(store, &article).await?;
+    if was_public && article.is_public(clock::now()) {
+        crate::webhooks::events::article_updated(store, &article).await?;
+    }
     Ok(article)
 }
 

@@ -34,7 +34,7 @@ impl SigningKey {
 
     /// The signature of `message`, in lowercase hex.
     pub fn sign(&self, message: &str) -> String {
-        hex(&self.mac(message).finalize().into_bytes())
+        hmac_sha256_hex(&self.key, message.as_bytes())
     }
 
     /// Whether `signature` (hex, either case) is this key's signature of `message`.
@@ -50,7 +50,16 @@ impl SigningKey {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// HMAC-SHA256 of `message` under any `key`, in lowercase hex: what webhook
+/// deliveries are signed with (each webhook has its own secret).
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    hex(&mac.finalize().into_bytes())
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -164,6 +164,34 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "admin/revision.html",
         include_str!("../templates/admin/revision.html"),
     ),
+    (
+        "newsletter/subscribe.html",
+        include_str!("../templates/newsletter/subscribe.html"),
+    ),
+    (
+        "newsletter/confirm.html",
+        include_str!("../templates/newsletter/confirm.html"),
+    ),
+    (
+        "partials/subscribe.html",
+        include_str!("../templates/partials/subscribe.html"),
+    ),
+    (
+        "admin/subscribers.html",
+        include_str!("../templates/admin/subscribers.html"),
+    ),
+    (
+        "admin/webhooks.html",
+        include_str!("../templates/admin/webhooks.html"),
+    ),
+    (
+        "admin/webhook.html",
+        include_str!("../templates/admin/webhook.html"),
+    ),
+    (
+        "admin/webhook_log.html",
+        include_str!("../templates/admin/webhook_log.html"),
+    ),
 ];
 
 /// The built-in assets, by file name.

@@ -37,6 +37,8 @@ mod revisions;
 mod rows;
 mod search;
 mod stats;
+mod subscriptions;
+mod webhooks;
 
 use std::str::FromStr;
 

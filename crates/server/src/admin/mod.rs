@@ -86,6 +86,8 @@ pub fn route_table() -> Vec<AdminRoute> {
         settings::routes(),
         audit::routes(),
         jobs::routes(),
+        crate::newsletter::admin::routes(),
+        crate::webhooks::admin::routes(),
     ]
     .into_iter()
     .flatten()
@@ -238,6 +240,18 @@ const NAV: &[NavItem] = &[
         label: "Users",
         path: "/admin/users",
         action: Action::ManageUsers,
+    },
+    NavItem {
+        key: "subscribers",
+        label: "Subscribers",
+        path: "/admin/subscribers",
+        action: Action::ManagePersonalData,
+    },
+    NavItem {
+        key: "webhooks",
+        label: "Webhooks",
+        path: "/admin/webhooks",
+        action: Action::ManageSettings,
     },
     NavItem {
         key: "settings",

@@ -11,6 +11,9 @@
 //! `List-Unsubscribe` headers. Each is queued under a key (the comment, the
 //! recipient), so approving a comment twice, or a retried request, sends nothing twice.
 //!
+//! Both also report to webhooks (`comment.posted`, `comment.approved`;
+//! [`crate::webhooks::events`]).
+//!
 //! [`comment_added`] and [`comment_approved`] are what the site and the admin call;
 //! [`added`] and [`approved`] do the work on a bare store, for the CLI, whose emails a
 //! running server's worker sends.
@@ -45,6 +48,7 @@ pub async fn comment_approved(state: &AppState, comment: &Comment) -> Result<(),
 
 /// [`comment_added`] on a bare store; `base_url` starts every link.
 pub async fn added(store: &dyn Store, base_url: &str, comment: &Comment) -> Result<(), StoreError> {
+    crate::webhooks::events::comment_posted(store, base_url, comment).await?;
     match comment.status {
         CommentStatus::Pending => held(store, base_url, comment).await,
         CommentStatus::Approved => approved(store, base_url, comment).await,
@@ -60,6 +64,7 @@ pub async fn approved(
     base_url: &str,
     comment: &Comment,
 ) -> Result<(), StoreError> {
+    crate::webhooks::events::comment_approved(store, base_url, comment).await?;
     let Some(parent_id) = comment.parent_id else {
         return Ok(());
     };

@@ -1,6 +1,11 @@
 //! The job worker: every node runs one, and they share the queue in the database
 //! (see [`broadsheet_domain::job`]).
 //!
+//! Kinds: `publish_article` ([`publish`]), `send_email` ([`crate::mail`]),
+//! `announce_article` ([`crate::announce`]), `newsletter_send`
+//! ([`crate::newsletter::send`]), `webhook_event` and `deliver_webhook`
+//! ([`crate::webhooks`]).
+//!
 //! The worker claims a batch of due jobs, runs each by its kind, and marks it done or
 //! failed; a failed job comes back after [`backoff`] and is dead once its attempts are
 //! spent. Between batches it sleeps for the poll interval, or less when this node
@@ -23,8 +28,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::announce;
 use crate::config::Config;
 use crate::mail::{self, Email, Mailer};
+use crate::newsletter::send;
+use crate::webhooks::{deliver, events};
 
 /// How long a claimed job is this worker's before another may take it over: longer
 /// than any job takes (an SMTP conversation times out well within it).
@@ -60,6 +68,10 @@ pub struct Worker {
     mailer: Mailer,
     poll_interval: Duration,
     handle: JobsHandle,
+    /// Starts every link in emails and webhook bodies.
+    base_url: String,
+    /// Posts webhook deliveries.
+    http: reqwest::Client,
 }
 
 impl Worker {
@@ -74,6 +86,8 @@ impl Worker {
             mailer: Mailer::new(&config.email, &config.data_dir)?,
             poll_interval: config.jobs.poll_interval,
             handle,
+            base_url: config.base_url.clone(),
+            http: crate::webhooks::deliver::client()?,
         })
     }
 
@@ -167,6 +181,21 @@ impl Worker {
     async fn execute(&self, job: &Job) -> anyhow::Result<()> {
         match job.kind.as_str() {
             publish::PUBLISH_ARTICLE => publish::run(self.store.as_ref(), &job.payload).await,
+            announce::ANNOUNCE_ARTICLE => {
+                announce::run(self.store.as_ref(), &self.base_url, &job.payload).await
+            }
+            send::NEWSLETTER_SEND => {
+                let sender = send::Sender {
+                    store: self.store.as_ref(),
+                    mailer: &self.mailer,
+                    base_url: &self.base_url,
+                };
+                sender.run(&job.payload).await
+            }
+            events::WEBHOOK_EVENT => {
+                events::run(self.store.as_ref(), &self.base_url, &job.payload).await
+            }
+            deliver::DELIVER_WEBHOOK => deliver::run(self.store.as_ref(), &self.http, job).await,
             mail::SEND_EMAIL => {
                 let email: Email = serde_json::from_value(job.payload.clone())
                     .context("the payload is not an email")?;

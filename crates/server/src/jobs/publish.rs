@@ -60,8 +60,19 @@ pub async fn run(store: &dyn Store, payload: &serde_json::Value) -> anyhow::Resu
         Ok(false) => tracing::debug!(%article, "article not scheduled for now; nothing to do"),
         Err(StoreError::NotFound) => {
             tracing::info!(%article, "scheduled article is gone; nothing to publish");
+            return Ok(());
         }
         Err(err) => return Err(err).context("cannot publish the article"),
     }
+    // Also when another run published it: one that failed right after publishing
+    // still gets its announcement (enqueued once per article, whoever asks).
+    let article = match store.article_by_id(article).await {
+        Ok(article) => article,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(err) => return Err(err).context("cannot read the article"),
+    };
+    crate::announce::enqueue(store, &article)
+        .await
+        .context("cannot enqueue the announcement")?;
     Ok(())
 }

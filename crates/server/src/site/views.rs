@@ -96,6 +96,8 @@ impl From<ReadTime> for ReadTimeView {
 #[derive(Debug, Clone, Serialize)]
 pub struct TagView {
     pub name: String,
+    /// "pete-hegseth": what the subscribe form sends.
+    pub slug: String,
     /// "#PeteHegseth".
     pub hashtag: String,
     pub url: String,
@@ -105,6 +107,7 @@ impl From<&Tag> for TagView {
     fn from(tag: &Tag) -> Self {
         TagView {
             name: tag.name.clone(),
+            slug: tag.slug.clone(),
             hashtag: tag.hashtag(),
             url: tag.url(),
         }

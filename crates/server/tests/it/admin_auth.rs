@@ -54,6 +54,8 @@ async fn signing_in_sets_a_strict_cookie_and_opens_the_admin() {
             "Comments",
             "Media",
             "Users",
+            "Subscribers",
+            "Webhooks",
             "Settings",
             "Audit log",
             "Jobs"

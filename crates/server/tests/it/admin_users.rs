@@ -433,6 +433,8 @@ async fn the_nav_shows_each_role_only_what_it_may_open() {
                 "Comments",
                 "Media",
                 "Users",
+                "Subscribers",
+                "Webhooks",
                 "Settings",
                 "Audit log",
                 "Jobs",

@@ -397,6 +397,142 @@ impl broadsheet_domain::CommentStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::SubscriptionStore for BrokenStore {
+    async fn add_subscriber(
+        &self,
+        _: &broadsheet_domain::SubscribeRequest,
+        _: DateTime<Utc>,
+    ) -> StoreResult<broadsheet_domain::Subscriber> {
+        broken()
+    }
+    async fn subscriber_by_id(
+        &self,
+        _: broadsheet_domain::SubscriberId,
+    ) -> StoreResult<broadsheet_domain::Subscriber> {
+        broken()
+    }
+    async fn confirm_subscriber(
+        &self,
+        _: broadsheet_domain::SubscriberId,
+        _: DateTime<Utc>,
+    ) -> StoreResult<broadsheet_domain::Subscriber> {
+        broken()
+    }
+    async fn unsubscribe(
+        &self,
+        _: broadsheet_domain::SubscriberId,
+        _: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        broken()
+    }
+    async fn list_subscribers(
+        &self,
+        _: Option<broadsheet_domain::SubscriberStatus>,
+        _: Option<broadsheet_domain::SubscriberId>,
+        _: u32,
+    ) -> StoreResult<Vec<broadsheet_domain::Subscriber>> {
+        broken()
+    }
+    async fn subscriber_counts(&self) -> StoreResult<broadsheet_domain::SubscriberCounts> {
+        broken()
+    }
+    async fn queue_deliveries(&self, _: ArticleId, _: DateTime<Utc>) -> StoreResult<u64> {
+        broken()
+    }
+    async fn claim_deliveries(
+        &self,
+        _: ArticleId,
+        _: DateTime<Utc>,
+        _: std::time::Duration,
+        _: u32,
+    ) -> StoreResult<Vec<broadsheet_domain::Delivery>> {
+        broken()
+    }
+    async fn mark_sent(
+        &self,
+        _: ArticleId,
+        _: &[broadsheet_domain::SubscriberId],
+        _: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        broken()
+    }
+    async fn release_deliveries(
+        &self,
+        _: ArticleId,
+        _: &[broadsheet_domain::SubscriberId],
+    ) -> StoreResult<()> {
+        broken()
+    }
+    async fn delivery_failed(
+        &self,
+        _: ArticleId,
+        _: broadsheet_domain::SubscriberId,
+        _: DateTime<Utc>,
+    ) -> StoreResult<broadsheet_domain::SubscriberStatus> {
+        broken()
+    }
+    async fn delivery_counts(
+        &self,
+        _: ArticleId,
+    ) -> StoreResult<broadsheet_domain::DeliveryCounts> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
+impl broadsheet_domain::WebhookStore for BrokenStore {
+    async fn create_webhook(
+        &self,
+        _: &broadsheet_domain::NewWebhook,
+        _: DateTime<Utc>,
+    ) -> StoreResult<broadsheet_domain::Webhook> {
+        broken()
+    }
+    async fn list_webhooks(&self) -> StoreResult<Vec<broadsheet_domain::Webhook>> {
+        broken()
+    }
+    async fn webhook_by_id(
+        &self,
+        _: broadsheet_domain::WebhookId,
+    ) -> StoreResult<broadsheet_domain::Webhook> {
+        broken()
+    }
+    async fn delete_webhook(&self, _: broadsheet_domain::WebhookId) -> StoreResult<()> {
+        broken()
+    }
+    async fn add_webhook_deliveries(
+        &self,
+        _: broadsheet_domain::WebhookEvent,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> StoreResult<Vec<broadsheet_domain::WebhookDeliveryId>> {
+        broken()
+    }
+    async fn webhook_delivery_by_id(
+        &self,
+        _: broadsheet_domain::WebhookDeliveryId,
+    ) -> StoreResult<broadsheet_domain::WebhookDelivery> {
+        broken()
+    }
+    async fn record_webhook_attempt(
+        &self,
+        _: broadsheet_domain::WebhookDeliveryId,
+        _: &broadsheet_domain::WebhookAttempt,
+        _: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        broken()
+    }
+    async fn list_webhook_deliveries(
+        &self,
+        _: Option<broadsheet_domain::WebhookId>,
+        _: u32,
+    ) -> StoreResult<Vec<broadsheet_domain::WebhookDelivery>> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl broadsheet_domain::SearchStore for BrokenStore {
     async fn search(
         &self,

@@ -136,8 +136,20 @@ async fn scheduled_articles_are_published_by_the_worker_once() {
         app.store.article_by_id(draft.id).await.unwrap().status,
         Status::Draft
     );
-    let jobs = app.store.list_jobs(None, 100).await.unwrap();
+    let (jobs, others): (Vec<_>, Vec<_>) = app
+        .store
+        .list_jobs(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .partition(|job| job.kind == PUBLISH_ARTICLE);
     assert_eq!(jobs.len(), 2, "one job per scheduled article: {jobs:?}");
+    // Each publication is announced once (newsletter, webhooks).
+    let announcements = others
+        .iter()
+        .filter(|j| j.kind == "announce_article")
+        .count();
+    assert_eq!(announcements, 2, "{others:?}");
     for job in jobs {
         assert_eq!(job.kind, PUBLISH_ARTICLE);
         assert_eq!((job.state, job.attempts), (JobState::Done, 1), "{job:?}");

@@ -11,14 +11,14 @@ use sqlx::Connection;
 use crate::process::{Page, Server, Site};
 
 /// A fresh, empty database for one test, on the server named by the environment.
-struct TestDatabase {
+pub struct TestDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl TestDatabase {
-    async fn create() -> Option<TestDatabase> {
+    pub async fn create() -> Option<TestDatabase> {
         let Ok(admin_url) = std::env::var("BROADSHEET_TEST_POSTGRES_URL") else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -63,7 +63,7 @@ impl TestDatabase {
     }
 
     /// Drops the database (only after a passing test: a failed one is kept to look at).
-    async fn drop_database(self) {
+    pub async fn drop_database(self) {
         let mut conn = sqlx::PgConnection::connect(&self.admin_url)
             .await
             .expect("connect");

@@ -18,4 +18,6 @@ mod search;
 mod settings;
 mod slugs;
 mod stats;
+mod subscriptions;
 mod users;
+mod webhooks;

@@ -4,8 +4,9 @@
 //! ([`crate::signing`]), so it needs no session and works on every node:
 //! `r<comment id>.<signature>` stops the reply emails of that comment's author (all
 //! their comments, by email address), `m<user id>.<signature>` a newsroom user's
-//! "awaits moderation" emails. The address itself is never in the link, so it stays
-//! out of access logs.
+//! "awaits moderation" emails, `n<subscriber id>.<signature>` a newsletter
+//! subscription (served at `/newsletter/unsubscribe`, the same handlers). The address
+//! itself is never in the link, so it stays out of access logs.
 //!
 //! Opening the link shows a page with one button; the stop itself is a POST, which
 //! is also what a mail program sends for RFC 8058's `List-Unsubscribe-Post`. A GET
@@ -17,7 +18,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
-use broadsheet_domain::{CommentId, Store, StoreError, UserId, clock};
+use broadsheet_domain::{CommentId, Store, StoreError, SubscriberId, UserId, clock};
 use minijinja::context;
 use serde::Deserialize;
 
@@ -30,6 +31,9 @@ use crate::site::{SiteContext, render};
 /// The path of the stop page.
 pub const PATH: &str = "/comments/stop";
 
+/// The same page for the newsletter, under a path that says so.
+pub const NEWSLETTER_PATH: &str = "/newsletter/unsubscribe";
+
 /// What a stop link stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopToken {
@@ -37,6 +41,8 @@ pub enum StopToken {
     Replies(CommentId),
     /// A newsroom user's "a comment awaits moderation" emails.
     Moderation(UserId),
+    /// A reader's newsletter subscription.
+    Newsletter(SubscriberId),
 }
 
 impl StopToken {
@@ -48,7 +54,15 @@ impl StopToken {
 
     /// The absolute link.
     pub fn link(self, key: &SigningKey, base_url: &str) -> String {
-        format!("{base_url}{PATH}?token={}", self.sign(key))
+        format!("{base_url}{}?token={}", self.path(), self.sign(key))
+    }
+
+    /// The path of its page.
+    pub fn path(self) -> &'static str {
+        match self {
+            StopToken::Newsletter(_) => NEWSLETTER_PATH,
+            _ => PATH,
+        }
     }
 
     /// The token `text` names, if `key` signed it.
@@ -58,6 +72,7 @@ impl StopToken {
         let token = match head.as_bytes().first()? {
             b'r' => StopToken::Replies(CommentId(id)),
             b'm' => StopToken::Moderation(UserId(id)),
+            b'n' => StopToken::Newsletter(SubscriberId(id)),
             _ => return None,
         };
         key.verify(&token.message(), signature).then_some(token)
@@ -67,6 +82,7 @@ impl StopToken {
         match self {
             StopToken::Replies(id) => ('r', id.0),
             StopToken::Moderation(id) => ('m', id.0),
+            StopToken::Newsletter(id) => ('n', id.0),
         }
     }
 
@@ -80,6 +96,7 @@ impl StopToken {
         match self {
             StopToken::Replies(_) => "replies to your comments",
             StopToken::Moderation(_) => "comments that wait for moderation",
+            StopToken::Newsletter(_) => "new articles (the newsletter)",
         }
     }
 
@@ -95,6 +112,9 @@ impl StopToken {
             StopToken::Moderation(user) => {
                 store.set_comment_notices(user, false, clock::now()).await?;
             }
+            StopToken::Newsletter(subscriber) => {
+                store.unsubscribe(subscriber, clock::now()).await?;
+            }
         }
         Ok(())
     }
@@ -104,6 +124,7 @@ impl StopToken {
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route(PATH, get(show).post(stop))
+        .route(NEWSLETTER_PATH, get(show).post(stop))
         .layer(axum::middleware::from_fn_with_state(
             state,
             crate::site::error_page::themed_errors,
@@ -172,7 +193,7 @@ async fn page(
     let site = SiteContext::load(state).await?;
     let meta = MetaView {
         title: Some("Stop these emails".into()),
-        path: PATH.into(),
+        path: token.path().into(),
         kind: "website",
         noindex: true,
         ..MetaView::default()
@@ -180,7 +201,10 @@ async fn page(
     render(
         state,
         "comments/stop.html",
-        context! { site => site.view, meta, what => token.what(), token => text, stopped },
+        context! {
+            site => site.view, meta, what => token.what(), token => text, stopped,
+            action => token.path(),
+        },
     )
 }
 
@@ -194,6 +218,7 @@ mod tests {
         for token in [
             StopToken::Replies(CommentId(42)),
             StopToken::Moderation(UserId(7)),
+            StopToken::Newsletter(SubscriberId(9)),
         ] {
             let text = token.sign(&key);
             assert_eq!(StopToken::verify(&text, &key), Some(token));
