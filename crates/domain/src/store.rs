@@ -20,6 +20,7 @@ use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
 use crate::job::JobStore;
 use crate::media::MediaStore;
+use crate::push::PushStore;
 use crate::revision::RevisionStore;
 use crate::search::SearchStore;
 use crate::settings::SiteSettings;
@@ -38,6 +39,7 @@ pub trait Store:
     + StatsStore
     + CommentStore
     + SearchStore
+    + PushStore
     + Send
     + Sync
     + 'static

@@ -30,6 +30,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Comment spam screening: this node's per-network limits and the form key.
     pub comment_screen: Arc<crate::comments::screen::Screen>,
+    /// The VAPID public key browsers subscribe to pushes with (see [`crate::push`]).
+    pub push_public_key: Arc<str>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -82,6 +84,11 @@ impl AppState {
                 engagement.on_change(&change);
             }
         });
+        let push_public_key =
+            crate::push::vapid::VapidKey::load_or_create(&config.push.vapid_key_file)
+                .context("cannot set up web push")?
+                .public_key()
+                .into();
         let auth: Arc<crate::auth::Auth> = Arc::default();
         tokio::spawn(crate::auth::login::forget_idle(Arc::downgrade(&auth)));
         let comment_screen: Arc<crate::comments::screen::Screen> = Arc::default();
@@ -96,6 +103,7 @@ impl AppState {
             jobs: JobsHandle::default(),
             auth,
             comment_screen,
+            push_public_key,
             pages: Arc::default(),
             chrome,
         })
@@ -138,6 +146,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
         .merge(crate::search::routes())
+        .merge(crate::push::routes::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

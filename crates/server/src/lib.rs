@@ -22,6 +22,7 @@ pub mod mail;
 pub mod media;
 pub mod password;
 pub mod publish;
+pub mod push;
 pub mod search;
 pub mod serve;
 pub mod settings;

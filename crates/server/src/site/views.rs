@@ -99,6 +99,8 @@ pub struct TagView {
     /// "#PeteHegseth".
     pub hashtag: String,
     pub url: String,
+    /// What the tag's notification bell follows.
+    pub slug: String,
 }
 
 impl From<&Tag> for TagView {
@@ -107,6 +109,7 @@ impl From<&Tag> for TagView {
             name: tag.name.clone(),
             hashtag: tag.hashtag(),
             url: tag.url(),
+            slug: tag.slug.clone(),
         }
     }
 }

@@ -1,0 +1,228 @@
+//! What a page's bell talks to: the public key, the service worker and the
+//! subscription endpoints. All JSON; errors are `{"error": {"code", "message",
+//! "field"?}}` with the field named (422), never a 500 for a reader's mistake.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /push/key` | `{"public_key"}`: the VAPID key browsers subscribe with |
+//! | `GET /sw.js` | the service worker (site-wide scope) that shows the pushes |
+//! | `POST /push/subscriptions` | `PushSubscription.toJSON()` plus an optional `tag` |
+//! | `DELETE /push/subscriptions` | `{"endpoint", "tag"?}`: stop following a tag, or everything |
+//! | `POST /push/status` | `{"endpoint"}`: what this browser follows |
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use broadsheet_domain::{
+    NewPushSubscription, PushSubscription, PushTopic, StoreError, ValidationErrors, clock,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::error::{AppError, ErrorReport};
+use crate::push::send::is_p256_point;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/push/key", get(key))
+        .route("/sw.js", get(service_worker))
+        .route("/push/subscriptions", post(subscribe).delete(unsubscribe))
+        .route("/push/status", post(status))
+}
+
+async fn key(State(state): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(json!({ "public_key": state.push_public_key.as_ref() })),
+    )
+        .into_response()
+}
+
+/// The theme's `sw.js`, from the site root so that it may control every page. Browsers
+/// check it for updates themselves; `no-cache` makes them ask us each time.
+async fn service_worker(State(state): State<AppState>) -> Result<Response, AppError> {
+    let asset = state.theme.asset("sw.js").ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::HeaderName::from_static("service-worker-allowed"),
+                HeaderValue::from_static("/"),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        asset.bytes.clone(),
+    )
+        .into_response())
+}
+
+/// `PushSubscription.toJSON()` as browsers send it, plus what to follow.
+#[derive(Debug, Deserialize)]
+struct SubscribeBody {
+    #[serde(default)]
+    endpoint: String,
+    #[serde(default)]
+    keys: Keys,
+    /// A tag's slug; none for the whole site.
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Keys {
+    #[serde(default)]
+    p256dh: String,
+    #[serde(default)]
+    auth: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EndpointBody {
+    #[serde(default)]
+    endpoint: String,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// Reads a JSON body, refusing anything else in words a developer can act on.
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|err| {
+        AppError::BadRequest(format!(
+            "The body must be a JSON object like {{\"endpoint\": \"https://...\", \"keys\": \
+             {{\"p256dh\": \"...\", \"auth\": \"...\"}}}}: {err}"
+        ))
+    })
+}
+
+fn topic(tag: Option<String>) -> PushTopic {
+    match tag.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+        Some(tag) => PushTopic::Tag(tag),
+        None => PushTopic::Site,
+    }
+}
+
+fn answer(status: StatusCode, subscription: Option<&PushSubscription>) -> Response {
+    let body = match subscription {
+        Some(s) => json!({ "subscribed": true, "endpoint": s.endpoint, "topics": s.topics }),
+        None => json!({ "subscribed": false, "topics": [] }),
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+async fn subscribe(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
+    let body: SubscribeBody = json_body(&body)?;
+    let topic = topic(body.tag);
+    let mut errors = ValidationErrors::default();
+    if let PushTopic::Tag(slug) = &topic {
+        match state.store.tag_by_slug(slug).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => errors.add("tag", format!("there is no tag \"{slug}\"")),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let subscription = match NewPushSubscription::check(
+        &body.endpoint,
+        &body.keys.p256dh,
+        &body.keys.auth,
+        topic,
+    ) {
+        Ok(subscription) => {
+            if !state.config.push.allows(&subscription.endpoint) {
+                errors.add(
+                    "endpoint",
+                    "is not at a push service this site sends to (see push.services)",
+                );
+            }
+            if !is_p256_point(&subscription.p256dh) {
+                errors.add("keys.p256dh", "is not a point on the P-256 curve");
+            }
+            Some(subscription)
+        }
+        Err(found) => {
+            errors.0.extend(found.0);
+            None
+        }
+    };
+    errors.into_result()?;
+    let subscription = subscription.expect("checked above");
+    let stored = state
+        .store
+        .subscribe_push(&subscription, clock::now())
+        .await?;
+    Ok(answer(StatusCode::CREATED, Some(&stored)))
+}
+
+/// 404 for an endpoint (or a topic) that is not subscribed, saying so.
+fn not_subscribed(message: &str) -> Response {
+    let report = ErrorReport {
+        status: 404,
+        code: "not_subscribed",
+        message: message.to_owned(),
+        field: Some("endpoint".into()),
+        fields: Vec::new(),
+    };
+    (StatusCode::NOT_FOUND, Json(json!({ "error": report }))).into_response()
+}
+
+fn endpoint_of(body: &EndpointBody) -> Result<&str, AppError> {
+    let endpoint = body.endpoint.trim();
+    if endpoint.is_empty() {
+        return Err(ValidationErrors::single("endpoint", "is missing").into());
+    }
+    Ok(endpoint)
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
+    let body: EndpointBody = json_body(&body)?;
+    let endpoint = endpoint_of(&body)?;
+    let topic = body.tag.clone().map(|t| topic(Some(t)));
+    match state.store.unsubscribe_push(endpoint, topic.as_ref()).await {
+        Ok(left) => Ok(answer(StatusCode::OK, left.as_ref())),
+        Err(StoreError::NotFound) => Ok(not_subscribed(match topic {
+            Some(PushTopic::Tag(_)) => {
+                "This browser does not follow that tag here (or its subscription is gone); \
+                 nothing was changed."
+            }
+            _ => {
+                "No push subscription has this endpoint: it was removed already, or never \
+                 made on this site. Nothing was changed."
+            }
+        })),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn status(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
+    let body: EndpointBody = json_body(&body)?;
+    let endpoint = endpoint_of(&body)?;
+    match state.store.push_subscription_by_endpoint(endpoint).await {
+        Ok(found) => Ok(answer(StatusCode::OK, Some(&found))),
+        Err(StoreError::NotFound) => Ok(answer(StatusCode::OK, None)),
+        Err(err) => Err(err.into()),
+    }
+}
