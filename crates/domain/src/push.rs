@@ -208,7 +208,7 @@ pub enum PushOutcome {
     /// and all its deliveries are deleted.
     Gone,
     /// Worth another try later (a network error, 429, 5xx): pending again, due at
-    /// `retry_at`.
+    /// `retry_at` (the sender decides when it tries again).
     Retry {
         error: String,
         retry_at: DateTime<Utc>,

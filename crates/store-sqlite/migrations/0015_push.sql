@@ -13,8 +13,8 @@ CREATE TABLE push_subscriptions (
     updated_at INTEGER NOT NULL
 ) STRICT;
 
--- What a subscription follows: '' is the whole site, anything else a tag's slug (a
--- slug, not a tag id, so a reader may follow a tag before its first article).
+-- What a subscription follows: '' is the whole site, anything else a tag's slug, as
+-- the tag page's bell names it (planning matches it against the article's tags).
 CREATE TABLE push_topics (
     subscription_id INTEGER NOT NULL REFERENCES push_subscriptions (id) ON DELETE CASCADE,
     topic           TEXT    NOT NULL,

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use broadsheet_domain::job::{backoff, lease_until};
 use broadsheet_domain::{PushOutcome, PushSubscription, clock};
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -164,7 +163,9 @@ pub fn is_p256_point(p256dh: &str) -> bool {
 /// A failed push's outcome: 404 and 410 mean the subscription is gone (RFC 8030
 /// section 7.3); no answer, 408, 429 and 5xx are worth another try, until
 /// [`MAX_TRIES`]; any other refusal (400 a malformed request, 403 a key mismatch,
-/// 413 too large) will not change by trying again.
+/// 413 too large) will not change by trying again. A retry is due at once: the run
+/// that failed it only claims what was due when it started, so it is the job queue's
+/// backoff that decides when the next run tries again.
 fn classify(status: Option<StatusCode>, error: String, attempt: u32) -> PushOutcome {
     let transient = match status {
         Some(StatusCode::NOT_FOUND | StatusCode::GONE) => return PushOutcome::Gone,
@@ -176,10 +177,9 @@ fn classify(status: Option<StatusCode>, error: String, attempt: u32) -> PushOutc
         }
     };
     if transient && attempt < MAX_TRIES {
-        let now = clock::now();
         PushOutcome::Retry {
             error,
-            retry_at: lease_until(now, backoff(attempt)),
+            retry_at: clock::now(),
         }
     } else {
         PushOutcome::Failed { error }

@@ -21,6 +21,7 @@ mod metadata;
 mod multinode;
 mod pages;
 mod process;
+mod push;
 mod redirects;
 mod search;
 mod sitemaps;
