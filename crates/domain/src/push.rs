@@ -247,8 +247,7 @@ pub trait PushStore: Send + Sync {
     ) -> StoreResult<Option<PushSubscription>>;
 
     /// The subscription with this endpoint; `NotFound` otherwise.
-    async fn push_subscription_by_endpoint(&self, endpoint: &str)
-    -> StoreResult<PushSubscription>;
+    async fn push_subscription_by_endpoint(&self, endpoint: &str) -> StoreResult<PushSubscription>;
 
     /// How many subscriptions there are.
     async fn count_push_subscriptions(&self) -> StoreResult<u64>;
@@ -321,15 +320,17 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        let errors = NewPushSubscription::check("ftp://x/", "BAAA", "!!", PushTopic::Site)
-            .unwrap_err();
+        let errors =
+            NewPushSubscription::check("ftp://x/", "BAAA", "!!", PushTopic::Site).unwrap_err();
         assert_eq!(errors.for_field("endpoint"), Some("is not an http(s) URL"));
         assert!(errors.for_field("keys.p256dh").unwrap().contains("P-256"));
         assert_eq!(errors.for_field("keys.auth"), Some("is not base64url"));
-        let errors =
-            NewPushSubscription::check("", P256DH, "AAAA", PushTopic::Site).unwrap_err();
+        let errors = NewPushSubscription::check("", P256DH, "AAAA", PushTopic::Site).unwrap_err();
         assert_eq!(errors.for_field("endpoint"), Some("is missing"));
-        assert_eq!(errors.for_field("keys.auth"), Some("is not a 16-byte secret"));
+        assert_eq!(
+            errors.for_field("keys.auth"),
+            Some("is not a 16-byte secret")
+        );
         let long = format!("https://x/{}", "a".repeat(MAX_ENDPOINT_LEN));
         assert!(NewPushSubscription::check(&long, P256DH, AUTH, PushTopic::Site).is_err());
     }

@@ -219,11 +219,7 @@ impl RawConfig {
             email: merge_table(self.email, lower.email, RawEmail::or),
             jobs: merge_table(self.jobs, lower.jobs, RawJobs::or),
             media: merge_table(self.media, lower.media, RawMedia::or),
-            push: merge_table(
-                self.push,
-                lower.push,
-                crate::push::config::RawPush::or,
-            ),
+            push: merge_table(self.push, lower.push, crate::push::config::RawPush::or),
         }
     }
 }
@@ -479,7 +475,7 @@ impl Config {
         let media = MediaConfig::from_raw(raw.media.unwrap_or_default())?;
         let push = crate::push::config::PushConfig::from_raw(
             raw.push.unwrap_or_default(),
-            &email.from.email.to_string(),
+            email.from.email.as_ref(),
             &data_dir,
         )?;
         Ok(Config {

@@ -23,10 +23,7 @@ use crate::rows::{db_error, to_u32};
 type SubscriptionRow = (i64, String, String, String, DateTime<Utc>, Vec<String>);
 
 /// Reads subscriptions with their topics, by id.
-async fn subscriptions(
-    conn: &mut PgConnection,
-    ids: &[i64],
-) -> StoreResult<Vec<PushSubscription>> {
+async fn subscriptions(conn: &mut PgConnection, ids: &[i64]) -> StoreResult<Vec<PushSubscription>> {
     let rows: Vec<SubscriptionRow> = sqlx::query_as(
         "SELECT s.id, s.endpoint, s.p256dh, s.auth, s.created_at, \
                 COALESCE(array_agg(t.topic ORDER BY t.topic) \
@@ -142,10 +139,7 @@ impl PushStore for PgStore {
         Ok(left)
     }
 
-    async fn push_subscription_by_endpoint(
-        &self,
-        endpoint: &str,
-    ) -> StoreResult<PushSubscription> {
+    async fn push_subscription_by_endpoint(&self, endpoint: &str) -> StoreResult<PushSubscription> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         let id: i64 = sqlx::query_scalar("SELECT id FROM push_subscriptions WHERE endpoint = $1")
             .bind(endpoint)

@@ -145,10 +145,7 @@ impl PushStore for SqliteStore {
         Ok(left)
     }
 
-    async fn push_subscription_by_endpoint(
-        &self,
-        endpoint: &str,
-    ) -> StoreResult<PushSubscription> {
+    async fn push_subscription_by_endpoint(&self, endpoint: &str) -> StoreResult<PushSubscription> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         let id = id_by_endpoint(&mut conn, endpoint).await?;
         one(&mut conn, id).await

@@ -155,9 +155,8 @@ impl PushConfig {
 
     /// Whether we send to this endpoint: its scheme and host are an allowed service.
     pub fn allows(&self, endpoint: &str) -> bool {
-        endpoint_origin(endpoint).is_some_and(|(scheme, host)| {
-            self.services.iter().any(|s| s.matches(scheme, &host))
-        })
+        endpoint_origin(endpoint)
+            .is_some_and(|(scheme, host)| self.services.iter().any(|s| s.matches(scheme, &host)))
     }
 }
 

@@ -50,13 +50,19 @@ async fn service_worker(State(state): State<AppState>) -> Result<Response, AppEr
     let asset = state.theme.asset("sw.js").ok_or(AppError::NotFound)?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             (
                 header::HeaderName::from_static("service-worker-allowed"),
                 HeaderValue::from_static("/"),
             ),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         asset.bytes.clone(),
     )
@@ -133,29 +139,26 @@ async fn subscribe(
             Err(err) => return Err(err.into()),
         }
     }
-    let subscription = match NewPushSubscription::check(
-        &body.endpoint,
-        &body.keys.p256dh,
-        &body.keys.auth,
-        topic,
-    ) {
-        Ok(subscription) => {
-            if !state.config.push.allows(&subscription.endpoint) {
-                errors.add(
-                    "endpoint",
-                    "is not at a push service this site sends to (see push.services)",
-                );
+    let subscription =
+        match NewPushSubscription::check(&body.endpoint, &body.keys.p256dh, &body.keys.auth, topic)
+        {
+            Ok(subscription) => {
+                if !state.config.push.allows(&subscription.endpoint) {
+                    errors.add(
+                        "endpoint",
+                        "is not at a push service this site sends to (see push.services)",
+                    );
+                }
+                if !is_p256_point(&subscription.p256dh) {
+                    errors.add("keys.p256dh", "is not a point on the P-256 curve");
+                }
+                Some(subscription)
             }
-            if !is_p256_point(&subscription.p256dh) {
-                errors.add("keys.p256dh", "is not a point on the P-256 curve");
+            Err(found) => {
+                errors.0.extend(found.0);
+                None
             }
-            Some(subscription)
-        }
-        Err(found) => {
-            errors.0.extend(found.0);
-            None
-        }
-    };
+        };
     errors.into_result()?;
     let subscription = subscription.expect("checked above");
     let stored = state

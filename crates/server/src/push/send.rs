@@ -95,7 +95,10 @@ impl Pusher {
                 }
                 let text = response.text().await.unwrap_or_default();
                 let text: String = text.chars().take(200).collect();
-                (Some(status), format!("the push service answered {status}: {text}"))
+                (
+                    Some(status),
+                    format!("the push service answered {status}: {text}"),
+                )
             }
             Err(err) => (None, format!("the push service did not answer: {err}")),
         };

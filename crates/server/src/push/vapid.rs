@@ -168,10 +168,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let again = VapidKey::load_or_create(&path).unwrap();
         assert_eq!(made.public_key(), again.public_key());
-        assert_eq!(
-            URL_SAFE_NO_PAD.decode(made.public_key()).unwrap().len(),
-            65
-        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(made.public_key()).unwrap().len(), 65);
         assert!(!format!("{made:?}").contains("signing"));
         // No leftovers beside it.
         assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
@@ -208,8 +205,7 @@ mod tests {
         assert_eq!(claims["sub"], "mailto:desk@example.org");
         let point = URL_SAFE_NO_PAD.decode(k).unwrap();
         let verifying = VerifyingKey::from_sec1_bytes(&point).unwrap();
-        let signature =
-            Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+        let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
         verifying.verify(signed.as_bytes(), &signature).unwrap();
     }
 }

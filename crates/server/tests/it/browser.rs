@@ -932,7 +932,9 @@ async fn the_bell_registers_the_service_worker_and_bad_subscriptions_are_named()
                 "Notify me of new articles"
             );
             assert_eq!(
-                attr(browser, ".push-bell-button", "aria-pressed").await.as_deref(),
+                attr(browser, ".push-bell-button", "aria-pressed")
+                    .await
+                    .as_deref(),
                 Some("false")
             );
             click(browser, ".push-bell-button").await;

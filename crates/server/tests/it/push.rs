@@ -37,7 +37,9 @@ fn push_service_available() -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let ece = fixture_dir().join("node_modules/http_ece/package.json").exists();
+    let ece = fixture_dir()
+        .join("node_modules/http_ece/package.json")
+        .exists();
     if node && ece {
         return true;
     }
@@ -80,7 +82,10 @@ impl PushService {
             child,
             _stdin: stdin,
             url: format!("http://127.0.0.1:{}", hello["port"]),
-            subscriptions: hello["subscriptions"].as_array().expect("subscriptions").clone(),
+            subscriptions: hello["subscriptions"]
+                .as_array()
+                .expect("subscriptions")
+                .clone(),
             http: reqwest::Client::new(),
         }
     }
@@ -109,7 +114,9 @@ impl PushService {
     }
 
     fn endpoint(&self, n: usize) -> &str {
-        self.subscriptions[n]["endpoint"].as_str().expect("endpoint")
+        self.subscriptions[n]["endpoint"]
+            .as_str()
+            .expect("endpoint")
     }
 }
 
@@ -219,12 +226,22 @@ async fn the_bell_is_on_home_articles_and_tags_hidden_until_scripted() {
     for path in ["/".to_owned(), app.permalink(&article).await] {
         let page = app.get(&path).await;
         page.assert_status(StatusCode::OK);
-        assert_eq!(page.attrs("[data-push-bell][hidden]", "class"), ["push-bell"], "{path}");
+        assert_eq!(
+            page.attrs("[data-push-bell][hidden]", "class"),
+            ["push-bell"],
+            "{path}"
+        );
         assert!(page.attrs("[data-push-bell]", "data-tag").is_empty());
-        assert_eq!(page.attrs("script[src^='/assets/push.js']", "defer").len(), 1);
+        assert_eq!(
+            page.attrs("script[src^='/assets/push.js']", "defer").len(),
+            1
+        );
     }
     let tag = app.get("/tag/city-hall/").await;
-    assert_eq!(tag.attrs("[data-push-bell][hidden]", "data-tag"), ["city-hall"]);
+    assert_eq!(
+        tag.attrs("[data-push-bell][hidden]", "data-tag"),
+        ["city-hall"]
+    );
     assert_eq!(
         tag.texts("[data-push-bell] button"),
         ["🔔 Notify me of new #CityHall articles"]
@@ -247,10 +264,12 @@ async fn subscriptions_are_checked_and_named_field_by_field() {
 
     let not_json = post("endpoint=x".into()).await;
     not_json.assert_status(StatusCode::BAD_REQUEST);
-    assert!(json_of(&not_json)["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("JSON object"));
+    assert!(
+        json_of(&not_json)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON object")
+    );
 
     let empty = post("{}".into()).await;
     empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
@@ -323,10 +342,12 @@ async fn subscriptions_are_checked_and_named_field_by_field() {
     let error = &json_of(&unknown)["error"];
     assert_eq!(error["code"], "not_subscribed");
     assert_eq!(error["field"], "endpoint");
-    assert!(error["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("No push subscription has this endpoint"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No push subscription has this endpoint")
+    );
     delete(r#"{"tag": "nato"}"#)
         .await
         .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
@@ -351,7 +372,10 @@ async fn pushes_decrypt_at_an_independent_push_service() {
     let worker = worker(&app);
     assert_eq!(worker.run_due(clock::now()).await.unwrap(), 1);
     let job = app.store.job_by_id(job).await.unwrap();
-    assert_eq!((job.kind.as_str(), job.state), (PUSH_ARTICLE, JobState::Done));
+    assert_eq!(
+        (job.kind.as_str(), job.state),
+        (PUSH_ARTICLE, JobState::Done)
+    );
 
     let records = service.records().await;
     assert_eq!(records.len(), 2, "{records:#?}");
@@ -429,7 +453,13 @@ async fn a_retried_send_reaches_only_the_remaining_subscriptions() {
 
     let failed = app.store.job_by_id(job).await.unwrap();
     assert_eq!(failed.state, JobState::Queued, "retried by the queue");
-    assert!(failed.last_error.as_deref().unwrap().starts_with("4 of 6 pushes"));
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("4 of 6 pushes")
+    );
     let first = service.records().await;
     assert_eq!(first.len(), 6);
     let took: Vec<usize> = (0..6)
@@ -454,5 +484,8 @@ async fn a_retried_send_reaches_only_the_remaining_subscriptions() {
         assert!(!took.contains(&n), "{n} was sent again");
     }
     let progress = app.store.push_progress(article.id).await.unwrap();
-    assert_eq!((progress.sent, progress.pending, progress.failed), (6, 0, 0));
+    assert_eq!(
+        (progress.sent, progress.pending, progress.failed),
+        (6, 0, 0)
+    );
 }

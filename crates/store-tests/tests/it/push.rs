@@ -109,7 +109,10 @@ async fn unsubscribing_a_topic_or_everything() {
             .subscribe_push(&subscription(3, tag("b")), now())
             .await
             .unwrap();
-        assert_eq!(store.unsubscribe_push(&endpoint(3), None).await.unwrap(), None);
+        assert_eq!(
+            store.unsubscribe_push(&endpoint(3), None).await.unwrap(),
+            None
+        );
         assert_eq!(store.count_push_subscriptions().await.unwrap(), 0);
     })
     .await;
@@ -120,7 +123,9 @@ async fn a_plan_covers_the_followers_once() {
     each_backend(|store| async move {
         let ada = author(store.as_ref(), "Ada").await;
         let story = store
-            .insert_article(&article(&ada, "Summit", |a| a.tags = tags(&["NATO", "World"])))
+            .insert_article(&article(&ada, "Summit", |a| {
+                a.tags = tags(&["NATO", "World"])
+            }))
             .await
             .unwrap();
         // 1: the site, 2: a tag of the story, 3: another tag, 4: the site and a tag.
@@ -160,7 +165,11 @@ async fn a_plan_covers_the_followers_once() {
             .map(|c| c.subscription.endpoint.as_str())
             .collect();
         assert_eq!(endpoints, [endpoint(1), endpoint(2), endpoint(4)]);
-        assert!(claimed.iter().all(|c| c.attempts == 1 && c.article == story.id));
+        assert!(
+            claimed
+                .iter()
+                .all(|c| c.attempts == 1 && c.article == story.id)
+        );
         assert_eq!(
             claimed[2].subscription.topics,
             vec![PushTopic::Site, tag("world")]
