@@ -30,8 +30,9 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Comment spam screening: this node's per-network limits and the form key.
     pub comment_screen: Arc<crate::comments::screen::Screen>,
-    /// The VAPID public key browsers subscribe to pushes with (see [`crate::push`]).
-    pub push_public_key: Arc<str>,
+    /// The notification bell: the VAPID public key browsers subscribe with and this
+    /// node's limit on subscription writes (see [`crate::push`]).
+    pub push: Arc<crate::push::limit::PushState>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -84,11 +85,12 @@ impl AppState {
                 engagement.on_change(&change);
             }
         });
-        let push_public_key =
+        let push = crate::push::limit::PushState::start(
             crate::push::vapid::VapidKey::load_or_create(&config.push.vapid_key_file)
                 .context("cannot set up web push")?
                 .public_key()
-                .into();
+                .to_owned(),
+        );
         let auth: Arc<crate::auth::Auth> = Arc::default();
         tokio::spawn(crate::auth::login::forget_idle(Arc::downgrade(&auth)));
         let comment_screen: Arc<crate::comments::screen::Screen> = Arc::default();
@@ -103,7 +105,7 @@ impl AppState {
             jobs: JobsHandle::default(),
             auth,
             comment_screen,
-            push_public_key,
+            push,
             pages: Arc::default(),
             chrome,
         })

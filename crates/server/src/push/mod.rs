@@ -12,6 +12,7 @@
 //!   subscription whose push service answers 404 or 410 is deleted.
 
 pub mod config;
+pub mod limit;
 pub mod routes;
 pub mod send;
 pub mod vapid;

@@ -9,6 +9,8 @@
 //! | `POST /push/subscriptions` | `PushSubscription.toJSON()` plus an optional `tag` |
 //! | `DELETE /push/subscriptions` | `{"endpoint", "tag"?}`: stop following a tag, or everything |
 //! | `POST /push/status` | `{"endpoint"}`: what this browser follows |
+//!
+//! Subscribing and unsubscribing count against a per-network limit (see `limit`).
 
 use axum::Json;
 use axum::Router;
@@ -25,6 +27,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::engagement::routes::Peer;
 use crate::error::{AppError, ErrorReport};
 use crate::push::send::is_p256_point;
 
@@ -39,7 +42,7 @@ pub fn routes() -> Router<AppState> {
 async fn key(State(state): State<AppState>) -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=3600")],
-        Json(json!({ "public_key": state.push_public_key.as_ref() })),
+        Json(json!({ "public_key": state.push.public_key() })),
     )
         .into_response()
 }
@@ -124,11 +127,13 @@ fn answer(status: StatusCode, subscription: Option<&PushSubscription>) -> Respon
 
 async fn subscribe(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
+    state.push.take_one(&state, peer, &headers).await?;
     let body: SubscribeBody = json_body(&body)?;
     let topic = topic(body.tag);
     let mut errors = ValidationErrors::default();
@@ -190,11 +195,13 @@ fn endpoint_of(body: &EndpointBody) -> Result<&str, AppError> {
 
 async fn unsubscribe(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
+    state.push.take_one(&state, peer, &headers).await?;
     let body: EndpointBody = json_body(&body)?;
     let endpoint = endpoint_of(&body)?;
     let topic = body.tag.clone().map(|t| topic(Some(t)));

@@ -168,7 +168,11 @@ async fn article_page_has_every_part_in_order() {
     );
     let slot_texts = page.texts("[data-slot]");
     // The notification bell, hidden until its script finds a browser that can push.
-    assert_eq!(slot_texts[6], "🔔 Notify me of new articles", "{}", slots[6]);
+    assert_eq!(
+        slot_texts[6], "🔔 Notify me of new articles",
+        "{}",
+        slots[6]
+    );
     assert_eq!(
         page.attrs("[data-slot=subscribe] [data-push-bell]", "hidden"),
         [""]

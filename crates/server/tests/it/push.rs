@@ -207,7 +207,7 @@ async fn the_key_is_made_once_kept_private_and_served() {
     assert_eq!(key.len(), 87, "65 bytes in unpadded base64url: {key}");
     // Another node on the same data directory uses the same key.
     let state = app.node_state().await;
-    assert_eq!(state.push_public_key.as_ref(), key);
+    assert_eq!(state.push.public_key(), key);
 
     let sw = app.get("/sw.js").await;
     sw.assert_status(StatusCode::OK);
@@ -351,6 +351,25 @@ async fn subscriptions_are_checked_and_named_field_by_field() {
     delete(r#"{"tag": "nato"}"#)
         .await
         .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn one_network_may_not_subscribe_by_the_thousand() {
+    let app = site().await;
+    let limit = broadsheet::push::limit::WRITES_PER_MINUTE_PER_NETWORK;
+    for _ in 0..limit {
+        send_json(&app, Method::POST, "/push/subscriptions", "{}")
+            .await
+            .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let refused = send_json(&app, Method::POST, "/push/subscriptions", "{}").await;
+    refused.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(json_of(&refused)["error"]["code"], "rate_limited");
+    // Asking what a browser follows is not a write: every page load may do it.
+    send_json(&app, Method::POST, "/push/status", r#"{"endpoint": "x"}"#)
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
