@@ -27,6 +27,27 @@ self.addEventListener("push", function (event) {
   );
 });
 
+// The browser replaced the subscription (it expired, or the push service rotated it):
+// the new one takes over what the old one followed.
+self.addEventListener("pushsubscriptionchange", function (event) {
+  var old = event.oldSubscription;
+  if (!old) return;
+  var renewed = event.newSubscription
+    ? Promise.resolve(event.newSubscription)
+    : self.registration.pushManager.subscribe(old.options);
+  event.waitUntil(
+    renewed.then(function (subscription) {
+      var body = subscription.toJSON();
+      body.old_endpoint = old.endpoint;
+      return fetch("/push/subscriptions/renew", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    })
+  );
+});
+
 self.addEventListener("notificationclick", function (event) {
   event.notification.close();
   var url = (event.notification.data && event.notification.data.url) || "/";

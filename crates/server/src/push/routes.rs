@@ -8,6 +8,7 @@
 //! | `GET /sw.js` | the service worker (site-wide scope) that shows the pushes |
 //! | `POST /push/subscriptions` | `PushSubscription.toJSON()` plus an optional `tag` |
 //! | `DELETE /push/subscriptions` | `{"endpoint", "tag"?}`: stop following a tag, or everything |
+//! | `POST /push/subscriptions/renew` | a new subscription plus `old_endpoint`: it takes over the old one's topics |
 //! | `POST /push/status` | `{"endpoint"}`: what this browser follows |
 //!
 //! Subscribing and unsubscribing count against a per-network limit (see `limit`).
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/push/key", get(key))
         .route("/sw.js", get(service_worker))
         .route("/push/subscriptions", post(subscribe).delete(unsubscribe))
+        .route("/push/subscriptions/renew", post(renew))
         .route("/push/status", post(status))
 }
 
@@ -76,28 +78,36 @@ async fn service_worker(State(state): State<AppState>) -> Result<Response, AppEr
 #[derive(Debug, Deserialize)]
 struct SubscribeBody {
     #[serde(default)]
-    endpoint: String,
+    endpoint: Option<String>,
     #[serde(default)]
-    keys: Keys,
+    keys: Option<Keys>,
     /// A tag's slug; none for the whole site.
     #[serde(default)]
     tag: Option<String>,
+    /// For a renewal: the endpoint this subscription replaces.
+    #[serde(default)]
+    old_endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Keys {
     #[serde(default)]
-    p256dh: String,
+    p256dh: Option<String>,
     #[serde(default)]
-    auth: String,
+    auth: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct EndpointBody {
     #[serde(default)]
-    endpoint: String,
+    endpoint: Option<String>,
     #[serde(default)]
     tag: Option<String>,
+}
+
+/// A string field as sent; absent and `null` are empty.
+fn text(field: Option<&String>) -> &str {
+    field.map_or("", String::as_str)
 }
 
 /// Reads a JSON body, refusing anything else in words a developer can act on.
@@ -125,6 +135,47 @@ fn answer(status: StatusCode, subscription: Option<&PushSubscription>) -> Respon
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
+/// Checks what a browser sent beyond its shape: the push service is one we send to,
+/// the key is on the curve, the tag exists. Every problem is added to `errors`.
+async fn check(
+    state: &AppState,
+    body: &SubscribeBody,
+    topic: PushTopic,
+    errors: &mut ValidationErrors,
+) -> Result<Option<NewPushSubscription>, AppError> {
+    if let PushTopic::Tag(slug) = &topic {
+        match state.store.tag_by_slug(slug).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => errors.add("tag", format!("there is no tag \"{slug}\"")),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let keys = body.keys.as_ref();
+    match NewPushSubscription::check(
+        text(body.endpoint.as_ref()),
+        text(keys.and_then(|k| k.p256dh.as_ref())),
+        text(keys.and_then(|k| k.auth.as_ref())),
+        topic,
+    ) {
+        Ok(subscription) => {
+            if !state.config.push.allows(&subscription.endpoint) {
+                errors.add(
+                    "endpoint",
+                    "is not at a push service this site sends to (see push.services)",
+                );
+            }
+            if !is_p256_point(&subscription.p256dh) {
+                errors.add("keys.p256dh", "is not a point on the P-256 curve");
+            }
+            Ok(Some(subscription))
+        }
+        Err(found) => {
+            errors.0.extend(found.0);
+            Ok(None)
+        }
+    }
+}
+
 async fn subscribe(
     State(state): State<AppState>,
     Peer(peer): Peer,
@@ -135,35 +186,9 @@ async fn subscribe(
     crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
     state.push.take_one(&state, peer, &headers).await?;
     let body: SubscribeBody = json_body(&body)?;
-    let topic = topic(body.tag);
     let mut errors = ValidationErrors::default();
-    if let PushTopic::Tag(slug) = &topic {
-        match state.store.tag_by_slug(slug).await {
-            Ok(_) => {}
-            Err(StoreError::NotFound) => errors.add("tag", format!("there is no tag \"{slug}\"")),
-            Err(err) => return Err(err.into()),
-        }
-    }
-    let subscription =
-        match NewPushSubscription::check(&body.endpoint, &body.keys.p256dh, &body.keys.auth, topic)
-        {
-            Ok(subscription) => {
-                if !state.config.push.allows(&subscription.endpoint) {
-                    errors.add(
-                        "endpoint",
-                        "is not at a push service this site sends to (see push.services)",
-                    );
-                }
-                if !is_p256_point(&subscription.p256dh) {
-                    errors.add("keys.p256dh", "is not a point on the P-256 curve");
-                }
-                Some(subscription)
-            }
-            Err(found) => {
-                errors.0.extend(found.0);
-                None
-            }
-        };
+    let topic = topic(body.tag.clone());
+    let subscription = check(&state, &body, topic, &mut errors).await?;
     errors.into_result()?;
     let subscription = subscription.expect("checked above");
     let stored = state
@@ -171,6 +196,54 @@ async fn subscribe(
         .subscribe_push(&subscription, clock::now())
         .await?;
     Ok(answer(StatusCode::CREATED, Some(&stored)))
+}
+
+/// The browser replaced its subscription (the service worker's
+/// `pushsubscriptionchange`): the new one takes over what the old one followed.
+async fn renew(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    crate::engagement::origin::check(&headers, &uri, &state.config.base_url)?;
+    state.push.take_one(&state, peer, &headers).await?;
+    let body: SubscribeBody = json_body(&body)?;
+    let old_endpoint = text(body.old_endpoint.as_ref()).trim();
+    let mut errors = ValidationErrors::default();
+    if old_endpoint.is_empty() {
+        errors.add("old_endpoint", "is missing");
+    }
+    let checked = check(&state, &body, PushTopic::Site, &mut errors).await?;
+    errors.into_result()?;
+    let mut renewed = checked.expect("checked above");
+    let old = match state
+        .store
+        .push_subscription_by_endpoint(old_endpoint)
+        .await
+    {
+        Ok(old) => old,
+        Err(StoreError::NotFound) => {
+            return Ok(not_subscribed(
+                "No push subscription has old_endpoint: it was removed already, or never \
+                 made on this site. Subscribe again instead.",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut stored = None;
+    for topic in old.topics {
+        renewed.topic = topic;
+        stored = Some(state.store.subscribe_push(&renewed, clock::now()).await?);
+    }
+    if renewed.endpoint != old.endpoint {
+        match state.store.unsubscribe_push(&old.endpoint, None).await {
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(answer(StatusCode::OK, stored.as_ref()))
 }
 
 /// 404 for an endpoint (or a topic) that is not subscribed, saying so.
@@ -186,7 +259,7 @@ fn not_subscribed(message: &str) -> Response {
 }
 
 fn endpoint_of(body: &EndpointBody) -> Result<&str, AppError> {
-    let endpoint = body.endpoint.trim();
+    let endpoint = text(body.endpoint.as_ref()).trim();
     if endpoint.is_empty() {
         return Err(ValidationErrors::single("endpoint", "is missing").into());
     }

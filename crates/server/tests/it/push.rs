@@ -354,6 +354,73 @@ async fn subscriptions_are_checked_and_named_field_by_field() {
 }
 
 #[tokio::test]
+async fn a_renewed_subscription_takes_over_the_old_ones_topics() {
+    let app = site().await;
+    story(&app, "Budget", &["NATO"]).await;
+    let body = |endpoint: &str, tag: Value, old: Option<&str>| {
+        json!({"endpoint": endpoint, "keys": {"p256dh": P256DH, "auth": AUTH},
+               "tag": tag, "old_endpoint": old})
+        .to_string()
+    };
+    for tag in [Value::Null, json!("nato")] {
+        send_json(
+            &app,
+            Method::POST,
+            "/push/subscriptions",
+            &body("http://127.0.0.1:9/push/old", tag, None),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    }
+    let renewed = send_json(
+        &app,
+        Method::POST,
+        "/push/subscriptions/renew",
+        &body(
+            "http://127.0.0.1:9/push/new",
+            Value::Null,
+            Some("http://127.0.0.1:9/push/old"),
+        ),
+    )
+    .await;
+    renewed.assert_status(StatusCode::OK);
+    assert_eq!(
+        json_of(&renewed)["topics"],
+        json!([{"kind": "site"}, {"kind": "tag", "tag": "nato"}])
+    );
+    assert!(matches!(
+        app.store
+            .push_subscription_by_endpoint("http://127.0.0.1:9/push/old")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // Renewing what is gone says so; renewing without saying what is named.
+    let again = send_json(
+        &app,
+        Method::POST,
+        "/push/subscriptions/renew",
+        &body(
+            "http://127.0.0.1:9/push/newer",
+            Value::Null,
+            Some("http://127.0.0.1:9/push/old"),
+        ),
+    )
+    .await;
+    again.assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(json_of(&again)["error"]["code"], "not_subscribed");
+    let unnamed = send_json(
+        &app,
+        Method::POST,
+        "/push/subscriptions/renew",
+        &body("http://127.0.0.1:9/push/newer", Value::Null, None),
+    )
+    .await;
+    unnamed.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json_of(&unnamed)["error"]["field"], "old_endpoint");
+    assert_eq!(app.store.count_push_subscriptions().await.unwrap(), 1);
+}
+
+#[tokio::test]
 async fn one_network_may_not_subscribe_by_the_thousand() {
     let app = site().await;
     let limit = broadsheet::push::limit::WRITES_PER_MINUTE_PER_NETWORK;
