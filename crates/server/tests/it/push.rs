@@ -575,3 +575,60 @@ async fn a_retried_send_reaches_only_the_remaining_subscriptions() {
         (6, 0, 0)
     );
 }
+
+#[tokio::test]
+async fn a_send_resumed_after_a_crash_skips_what_was_acknowledged_or_in_flight() {
+    if !push_service_available() {
+        return;
+    }
+    let app = site().await;
+    let service = PushService::start(6, &vapid_key(&app).await);
+    for n in 0..6 {
+        subscribe(&app, &service, n, None).await;
+    }
+    let article = story(&app, "Power cut in the old town", &[]).await;
+    // A first sender planned the pushes, claimed three, heard back for two and died
+    // with the third in flight.
+    let now = clock::now();
+    app.store.plan_push(article.id, now).await.unwrap();
+    let claimed = app
+        .store
+        .claim_pushes(article.id, now, now, std::time::Duration::from_secs(120), 3)
+        .await
+        .unwrap();
+    for done in &claimed[..2] {
+        app.store
+            .finish_push(
+                article.id,
+                done.subscription.id,
+                &broadsheet_domain::PushOutcome::Sent,
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let in_flight = &claimed[2].subscription.endpoint;
+
+    // The job, run again, sends to the three never claimed only, and stays queued
+    // for the one in flight (sent once its lease runs out, as the store tests show).
+    let job = announce(app.store.as_ref(), article.id).await.unwrap();
+    worker(&app).run_due(clock::now()).await.unwrap();
+    let records = service.records().await;
+    let mut reached: Vec<&str> = records
+        .iter()
+        .map(|r| service.endpoint(r["subscription"].as_u64().unwrap() as usize))
+        .collect();
+    let never_claimed: Vec<&str> = (0..6)
+        .map(|n| service.endpoint(n))
+        .filter(|e| !claimed.iter().any(|c| c.subscription.endpoint == *e))
+        .collect();
+    reached.sort_unstable();
+    assert_eq!(reached, never_claimed, "each once, in any order");
+    assert!(!reached.contains(&in_flight.as_str()));
+    let progress = app.store.push_progress(article.id).await.unwrap();
+    assert_eq!((progress.sent, progress.pending), (5, 1));
+    assert_eq!(
+        app.store.job_by_id(job).await.unwrap().state,
+        JobState::Queued
+    );
+}
