@@ -2,11 +2,14 @@
 //! `aes128gcm`, by `web-push-native`), signed for the push service (VAPID), and the
 //! service's answer turned into a [`PushOutcome`].
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use broadsheet_domain::{PushOutcome, PushSubscription, clock};
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::StatusCode;
 use serde::Serialize;
 
@@ -54,7 +57,13 @@ pub struct Pusher {
     client: reqwest::Client,
     key: VapidKey,
     config: PushConfig,
+    /// The `Authorization` header last made for each push service (by origin), with
+    /// when: one signature serves a whole send, rather than one per push.
+    tokens: Mutex<HashMap<String, (DateTime<Utc>, String)>>,
 }
+
+/// How long a VAPID token is reused; it is valid for 12 hours.
+const REUSE_TOKEN: TimeDelta = TimeDelta::hours(1);
 
 impl Pusher {
     pub fn new(config: &PushConfig) -> anyhow::Result<Pusher> {
@@ -67,6 +76,7 @@ impl Pusher {
             client,
             key: VapidKey::load_or_create(&config.vapid_key_file)?,
             config: config.clone(),
+            tokens: Mutex::default(),
         })
     }
 
@@ -130,10 +140,25 @@ impl Pusher {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .header(
                 reqwest::header::AUTHORIZATION,
-                self.key
-                    .authorization(&endpoint, &self.config.subject, clock::now()),
+                self.authorization(&endpoint),
             )
             .body(encrypted))
+    }
+}
+
+impl Pusher {
+    fn authorization(&self, endpoint: &reqwest::Url) -> String {
+        let origin = endpoint.origin().ascii_serialization();
+        let now = clock::now();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((made, header)) = tokens.get(&origin)
+            && now - *made < REUSE_TOKEN
+        {
+            return header.clone();
+        }
+        let header = self.key.authorization(endpoint, &self.config.subject, now);
+        tokens.insert(origin, (now, header.clone()));
+        header
     }
 }
 
