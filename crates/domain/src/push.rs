@@ -226,6 +226,23 @@ pub struct PushProgress {
     pub failed: u64,
 }
 
+impl PushProgress {
+    /// Progress from `(state, count)` pairs, as a `GROUP BY state` gives them; an
+    /// unknown state is an error naming it.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, u64)>) -> Result<Self, String> {
+        let mut progress = PushProgress::default();
+        for (state, n) in pairs {
+            *match state.as_str() {
+                "pending" => &mut progress.pending,
+                "sent" => &mut progress.sent,
+                "failed" => &mut progress.failed,
+                other => return Err(format!("unknown push delivery state \"{other}\"")),
+            } += n;
+        }
+        Ok(progress)
+    }
+}
+
 #[async_trait]
 pub trait PushStore: Send + Sync {
     /// Adds a subscription, or, for an endpoint already known, replaces its keys and
@@ -352,6 +369,21 @@ mod tests {
         assert_eq!(endpoint_origin("https://user@evil.example/"), None);
         assert_eq!(endpoint_origin("javascript:alert(1)"), None);
         assert_eq!(endpoint_origin("https:///nohost"), None);
+    }
+
+    #[test]
+    fn progress_comes_from_pairs() {
+        let progress =
+            PushProgress::from_pairs([("sent".to_owned(), 4), ("pending".to_owned(), 2)]).unwrap();
+        assert_eq!(
+            progress,
+            PushProgress {
+                pending: 2,
+                sent: 4,
+                failed: 0
+            }
+        );
+        assert!(PushProgress::from_pairs([("lost".to_owned(), 1)]).is_err());
     }
 
     #[test]

@@ -288,16 +288,10 @@ impl PushStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        let mut progress = PushProgress::default();
-        for (state, n) in rows {
-            let n = u64::try_from(n).map_err(StoreError::backend)?;
-            match state.as_str() {
-                "pending" => progress.pending = n,
-                "sent" => progress.sent = n,
-                "failed" => progress.failed = n,
-                other => return Err(StoreError::Backend(format!("unknown state {other}"))),
-            }
-        }
-        Ok(progress)
+        let pairs = rows
+            .into_iter()
+            .map(|(state, n)| Ok((state, u64::try_from(n).map_err(StoreError::backend)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        PushProgress::from_pairs(pairs).map_err(StoreError::Backend)
     }
 }
