@@ -19,6 +19,7 @@ pub mod error;
 pub mod job;
 pub mod media;
 pub mod permission;
+pub mod push;
 pub mod read_time;
 pub mod render;
 pub mod revision;
@@ -52,6 +53,10 @@ pub use error::{FieldError, StoreError, ValidationErrors};
 pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};
+pub use push::{
+    ClaimedPush, NewPushSubscription, PushOutcome, PushProgress, PushStore, PushSubscription,
+    PushSubscriptionId, PushTopic,
+};
 pub use revision::{FieldChange, Revision, RevisionId, RevisionStore};
 pub use search::{
     Candidate, Highlighted, Ranked, SearchHit, SearchQuery, SearchResults, SearchStore, SearchTerms,

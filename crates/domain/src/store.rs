@@ -20,6 +20,7 @@ use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
 use crate::job::JobStore;
 use crate::media::MediaStore;
+use crate::push::PushStore;
 use crate::revision::RevisionStore;
 use crate::search::SearchStore;
 use crate::settings::SiteSettings;
@@ -42,6 +43,7 @@ pub trait Store:
     + SearchStore
     + SubscriptionStore
     + WebhookStore
+    + PushStore
     + Send
     + Sync
     + 'static

@@ -10,7 +10,8 @@
 //! - the newsletter ([`crate::newsletter::send::fan_out`]): a delivery row per
 //!   confirmed subscriber who wants the article, then the sender jobs;
 //! - webhooks listening for `article.published` ([`crate::webhooks::events`]);
-//! - (browser push adds its own call here.)
+//! - browser push ([`crate::push::announce`]): one keyed `push_article` job that
+//!   plans and sends a push per subscription that follows the article.
 //!
 //! Only articles (not pages) published within [`RECENT`] are announced: saving an
 //! imported story from years ago, or editing one published before this job existed,
@@ -90,7 +91,9 @@ pub async fn run(
     crate::webhooks::events::article_published(store, base_url, &article)
         .await
         .context("cannot queue the webhooks")?;
-    // Browser push's fan-out (its own keyed jobs) is one more call here.
+    crate::push::announce(store, article.id)
+        .await
+        .context("cannot queue the browser pushes")?;
     tracing::info!(article = %article.id, newsletter = queued, "announced the article");
     Ok(())
 }

@@ -30,6 +30,9 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Comment spam screening: this node's per-network limits and the form key.
     pub comment_screen: Arc<crate::comments::screen::Screen>,
+    /// The notification bell: the VAPID public key browsers subscribe with and this
+    /// node's limit on subscription writes (see [`crate::push`]).
+    pub push: Arc<crate::push::limit::PushState>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -82,6 +85,12 @@ impl AppState {
                 engagement.on_change(&change);
             }
         });
+        let push = crate::push::limit::PushState::start(
+            crate::push::vapid::VapidKey::load_or_create(&config.push.vapid_key_file)
+                .context("cannot set up web push")?
+                .public_key()
+                .to_owned(),
+        );
         let auth: Arc<crate::auth::Auth> = Arc::default();
         tokio::spawn(crate::auth::login::forget_idle(Arc::downgrade(&auth)));
         let comment_screen: Arc<crate::comments::screen::Screen> = Arc::default();
@@ -96,6 +105,7 @@ impl AppState {
             jobs: JobsHandle::default(),
             auth,
             comment_screen,
+            push,
             pages: Arc::default(),
             chrome,
         })
@@ -139,6 +149,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
         .merge(crate::search::routes())
+        .merge(crate::push::routes::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -265,6 +265,8 @@ impl Cli {
             media: serve.map(|s| RawMedia {
                 max_upload_bytes: s.max_upload_bytes,
             }),
+            // The [push] table has no flags: the file only.
+            push: None,
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

@@ -87,6 +87,8 @@ pub struct RawConfig {
     pub jobs: Option<RawJobs>,
     /// The `[media]` table: the media library's limits.
     pub media: Option<RawMedia>,
+    /// The `[push]` table: browser push notifications.
+    pub push: Option<crate::push::config::RawPush>,
 }
 
 /// The `[email]` table as written. Every key is optional.
@@ -217,6 +219,7 @@ impl RawConfig {
             email: merge_table(self.email, lower.email, RawEmail::or),
             jobs: merge_table(self.jobs, lower.jobs, RawJobs::or),
             media: merge_table(self.media, lower.media, RawMedia::or),
+            push: merge_table(self.push, lower.push, crate::push::config::RawPush::or),
         }
     }
 }
@@ -236,6 +239,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub jobs: JobsConfig,
     pub media: MediaConfig,
+    pub push: crate::push::config::PushConfig,
 }
 
 /// Where email goes: an SMTP server, or without one the outbox folder.
@@ -469,6 +473,11 @@ impl Config {
         let email = EmailConfig::from_raw(raw.email.unwrap_or_default())?;
         let jobs = JobsConfig::from_raw(raw.jobs.unwrap_or_default())?;
         let media = MediaConfig::from_raw(raw.media.unwrap_or_default())?;
+        let push = crate::push::config::PushConfig::from_raw(
+            raw.push.unwrap_or_default(),
+            email.from.email.as_ref(),
+            &data_dir,
+        )?;
         Ok(Config {
             listen,
             data_dir,
@@ -479,6 +488,7 @@ impl Config {
             email,
             jobs,
             media,
+            push,
         })
     }
 
@@ -562,6 +572,21 @@ poll_interval_ms = 1000
 [media]
 # Largest upload accepted, in bytes (10 MiB; at most 256 MiB).
 max_upload_bytes = 10485760
+
+# Browser push notifications (the bell on the site). The VAPID key pair is made on
+# first start and kept in vapid_key_file (mode 0600); nodes sharing a database must
+# share that file, or browsers' subscriptions made through one node fail on another.
+[push]
+# How push services can reach you; defaults to mailto:<email.from's address>.
+# subject = "mailto:desk@example.com"
+# The push services subscriptions may point at. Anything else is refused, so the
+# server never posts to an address a reader made up.
+services = ["https://fcm.googleapis.com", "https://*.push.services.mozilla.com", "https://*.notify.windows.com", "https://web.push.apple.com"]
+# How long a push service keeps a notification for a browser that is offline (s).
+ttl_secs = 86400
+# very-low, low, normal or high.
+urgency = "normal"
+# vapid_key_file = "./data/vapid_private_key.pem"
 "#;
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod media;
 pub mod newsletter;
 pub mod password;
 pub mod publish;
+pub mod push;
 pub mod search;
 pub mod serve;
 pub mod settings;

@@ -26,7 +26,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let base_url = config.base_url.clone();
     let state = AppState::new(store, config).await?;
     let worker = Worker::new(state.store.clone(), &state.config, state.jobs.clone())
-        .context("cannot set up email")?;
+        .context("cannot set up the job worker (email, web push)")?;
     if let Some(outbox) = worker.outbox() {
         tracing::info!(
             "no SMTP server configured (email.smtp_host): emails are written to {}",

@@ -81,6 +81,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/partials/comments.html"),
     ),
     (
+        "partials/push_bell.html",
+        include_str!("../templates/partials/push_bell.html"),
+    ),
+    (
         "admin/layout.html",
         include_str!("../templates/admin/layout.html"),
     ),
@@ -201,6 +205,8 @@ const BUILTIN_ASSETS: &[(&str, &[u8])] = &[
     ("engagement.js", include_bytes!("../assets/engagement.js")),
     ("admin.css", include_bytes!("../assets/admin.css")),
     ("admin.js", include_bytes!("../assets/admin.js")),
+    ("push.js", include_bytes!("../assets/push.js")),
+    ("sw.js", include_bytes!("../assets/sw.js")),
 ];
 
 /// Longest asset file we read from a theme directory; anything larger belongs in the

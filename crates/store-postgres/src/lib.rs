@@ -33,6 +33,7 @@ mod comments;
 mod engagement;
 mod jobs;
 mod media;
+mod push;
 mod revisions;
 mod rows;
 mod search;

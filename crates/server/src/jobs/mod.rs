@@ -66,6 +66,8 @@ impl JobsHandle {
 pub struct Worker {
     store: Arc<dyn Store>,
     mailer: Mailer,
+    pusher: crate::push::Pusher,
+    base_url: String,
     poll_interval: Duration,
     handle: JobsHandle,
     /// Starts every link in emails and webhook bodies.
@@ -84,6 +86,8 @@ impl Worker {
         Ok(Worker {
             store,
             mailer: Mailer::new(&config.email, &config.data_dir)?,
+            pusher: crate::push::Pusher::new(&config.push)?,
+            base_url: config.base_url.clone(),
             poll_interval: config.jobs.poll_interval,
             handle,
             base_url: config.base_url.clone(),
@@ -200,6 +204,15 @@ impl Worker {
                 let email: Email = serde_json::from_value(job.payload.clone())
                     .context("the payload is not an email")?;
                 self.mailer.send(&email).await
+            }
+            crate::push::PUSH_ARTICLE => {
+                crate::push::run(
+                    self.store.as_ref(),
+                    &self.pusher,
+                    &self.base_url,
+                    &job.payload,
+                )
+                .await
             }
             other => {
                 anyhow::bail!("unknown job kind \"{other}\": no worker of this version runs it")

@@ -101,6 +101,8 @@ pub struct TagView {
     /// "#PeteHegseth".
     pub hashtag: String,
     pub url: String,
+    /// What the tag's notification bell follows.
+    pub slug: String,
 }
 
 impl From<&Tag> for TagView {
@@ -110,6 +112,7 @@ impl From<&Tag> for TagView {
             slug: tag.slug.clone(),
             hashtag: tag.hashtag(),
             url: tag.url(),
+            slug: tag.slug.clone(),
         }
     }
 }

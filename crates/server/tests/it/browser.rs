@@ -885,3 +885,85 @@ async fn without_javascript_a_comment_and_a_reply_make_a_thread_and_a_held_one_s
         })
         .await;
 }
+
+/// Asks the page for a value a promise computes, polling until it has settled.
+async fn settled(browser: &WebDriver, promise: &str, what: &str) -> String {
+    browser
+        .execute(
+            format!(
+                "window.__settled = undefined; Promise.resolve().then(() => {promise})\
+                 .then(v => {{ window.__settled = String(v); }}, \
+                       e => {{ window.__settled = 'error: ' + e; }}); return true;"
+            ),
+            Vec::new(),
+        )
+        .await
+        .expect("the script runs");
+    wait_until(browser, "window.__settled !== undefined", what).await;
+    browser
+        .execute("return window.__settled;", Vec::new())
+        .await
+        .expect("the value")
+        .json()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_bell_registers_the_service_worker_and_bad_subscriptions_are_named() {
+    if !browser_available() {
+        return;
+    }
+    let reader = Reader::start(true).await;
+    reader
+        .run(|browser, url| async move {
+            let (browser, url) = (&browser, url.as_str());
+            browser.goto(url).await.unwrap();
+            // Chromium can take pushes, so the script shows the bell.
+            wait_until(
+                browser,
+                "!document.querySelector('[data-push-bell]').hidden",
+                "the bell to appear",
+            )
+            .await;
+            assert_eq!(
+                text(browser, ".push-bell-label").await,
+                "Notify me of new articles"
+            );
+            assert_eq!(
+                attr(browser, ".push-bell-button", "aria-pressed")
+                    .await
+                    .as_deref(),
+                Some("false")
+            );
+            click(browser, ".push-bell-button").await;
+            // The click registers /sw.js for the whole site (a wrong Content-Type
+            // would make the browser refuse it). Headless Chromium reaches no real
+            // push service, so the subscription itself cannot complete here.
+            let registration = settled(
+                browser,
+                "navigator.serviceWorker.ready.then(r => r.active.scriptURL + ' ' + r.scope)",
+                "the service worker's activation",
+            )
+            .await;
+            let origin = url.split("/2026/").next().unwrap();
+            assert_eq!(registration, format!("{origin}/sw.js {origin}/"));
+            // What the page would send with broken keys is refused field by field.
+            let refused = settled(
+                browser,
+                "fetch('/push/subscriptions', {method: 'POST', headers: \
+                 {'Content-Type': 'application/json'}, body: JSON.stringify({endpoint: \
+                 'https://fcm.googleapis.com/fcm/send/x', keys: {p256dh: 'x', auth: ''}})})\
+                 .then(r => r.json().then(j => r.status + ' ' + \
+                 j.error.fields.map(f => f.field + ': ' + f.message).join('; ')))",
+                "the refused subscription",
+            )
+            .await;
+            assert_eq!(
+                refused,
+                "422 keys.p256dh: is not base64url; keys.auth: is missing"
+            );
+        })
+        .await;
+}

@@ -543,6 +543,58 @@ impl broadsheet_domain::SearchStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::PushStore for BrokenStore {
+    async fn subscribe_push(
+        &self,
+        _: &broadsheet_domain::NewPushSubscription,
+        _: DateTime<Utc>,
+    ) -> StoreResult<broadsheet_domain::PushSubscription> {
+        broken()
+    }
+    async fn unsubscribe_push(
+        &self,
+        _: &str,
+        _: Option<&broadsheet_domain::PushTopic>,
+    ) -> StoreResult<Option<broadsheet_domain::PushSubscription>> {
+        broken()
+    }
+    async fn push_subscription_by_endpoint(
+        &self,
+        _: &str,
+    ) -> StoreResult<broadsheet_domain::PushSubscription> {
+        broken()
+    }
+    async fn count_push_subscriptions(&self) -> StoreResult<u64> {
+        broken()
+    }
+    async fn plan_push(&self, _: ArticleId, _: DateTime<Utc>) -> StoreResult<u64> {
+        broken()
+    }
+    async fn claim_pushes(
+        &self,
+        _: ArticleId,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+        _: std::time::Duration,
+        _: u32,
+    ) -> StoreResult<Vec<broadsheet_domain::ClaimedPush>> {
+        broken()
+    }
+    async fn finish_push(
+        &self,
+        _: ArticleId,
+        _: broadsheet_domain::PushSubscriptionId,
+        _: &broadsheet_domain::PushOutcome,
+        _: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        broken()
+    }
+    async fn push_progress(&self, _: ArticleId) -> StoreResult<broadsheet_domain::PushProgress> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl broadsheet_domain::StatsStore for BrokenStore {
     async fn activity_rows(
         &self,

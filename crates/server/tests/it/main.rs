@@ -22,6 +22,7 @@ mod multinode;
 mod newsletter;
 mod pages;
 mod process;
+mod push;
 mod redirects;
 mod search;
 mod sitemaps;

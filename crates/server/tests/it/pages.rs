@@ -167,10 +167,21 @@ async fn article_page_has_every_part_in_order() {
         ]
     );
     let slot_texts = page.texts("[data-slot]");
+    // The newsletter form, then the notification bell, hidden until its script finds
+    // a browser that can push.
     assert!(
         slot_texts[6].starts_with("Subscribe Get new articles by email"),
         "{}",
         slot_texts[6]
+    );
+    assert!(
+        slot_texts[6].ends_with("🔔 Notify me of new articles"),
+        "{}",
+        slot_texts[6]
+    );
+    assert_eq!(
+        page.attrs("[data-slot=subscribe] [data-push-bell]", "hidden"),
+        [""]
     );
     assert!(
         slot_texts[5].starts_with("Leave a Reply"),

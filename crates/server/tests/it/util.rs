@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::AppState;
 use broadsheet::config::{Config, RawConfig, RawEngagement, RawMedia};
+use broadsheet::push::config::RawPush;
 use broadsheet_domain::{
     Article, ArticleId, ArticleInput, ContentKind, NewUser, Role, SiteSettings, SourceFormat,
     Status, Store, User,
@@ -45,9 +46,16 @@ pub struct TestAppBuilder {
     theme_dir: Option<PathBuf>,
     engagement: Option<RawEngagement>,
     media: Option<RawMedia>,
+    push: Option<RawPush>,
 }
 
 impl TestAppBuilder {
+    /// The `[push]` config (which push services subscriptions may name).
+    pub fn push(mut self, push: RawPush) -> Self {
+        self.push = Some(push);
+        self
+    }
+
     pub fn settings(mut self, settings: SiteSettings) -> Self {
         self.settings = Some(settings);
         self
@@ -86,6 +94,7 @@ impl TestAppBuilder {
             theme_dir: self.theme_dir,
             engagement: self.engagement,
             media: self.media,
+            push: self.push,
             ..RawConfig::default()
         })
         .expect("valid test config");
@@ -111,6 +120,11 @@ impl TestApp {
 
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
+    }
+
+    /// The site's validated config, as its state has it.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The directory holding the site's database file.

@@ -13,6 +13,7 @@ mod fixtures;
 mod jobs;
 mod listing;
 mod media;
+mod push;
 mod revisions;
 mod search;
 mod settings;
