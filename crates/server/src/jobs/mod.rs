@@ -67,7 +67,6 @@ pub struct Worker {
     store: Arc<dyn Store>,
     mailer: Mailer,
     pusher: crate::push::Pusher,
-    base_url: String,
     poll_interval: Duration,
     handle: JobsHandle,
     /// Starts every link in emails and webhook bodies.
@@ -87,7 +86,6 @@ impl Worker {
             store,
             mailer: Mailer::new(&config.email, &config.data_dir)?,
             pusher: crate::push::Pusher::new(&config.push)?,
-            base_url: config.base_url.clone(),
             poll_interval: config.jobs.poll_interval,
             handle,
             base_url: config.base_url.clone(),

@@ -96,13 +96,11 @@ impl From<ReadTime> for ReadTimeView {
 #[derive(Debug, Clone, Serialize)]
 pub struct TagView {
     pub name: String,
-    /// "pete-hegseth": what the subscribe form sends.
+    /// "pete-hegseth": what the subscribe form sends and a tag's bell follows.
     pub slug: String,
     /// "#PeteHegseth".
     pub hashtag: String,
     pub url: String,
-    /// What the tag's notification bell follows.
-    pub slug: String,
 }
 
 impl From<&Tag> for TagView {
@@ -112,7 +110,6 @@ impl From<&Tag> for TagView {
             slug: tag.slug.clone(),
             hashtag: tag.hashtag(),
             url: tag.url(),
-            slug: tag.slug.clone(),
         }
     }
 }
