@@ -18,6 +18,7 @@ use crate::change::ChangeStream;
 use crate::comment::CommentStore;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
+use crate::import::ImportStore;
 use crate::job::JobStore;
 use crate::media::MediaStore;
 use crate::revision::RevisionStore;
@@ -38,6 +39,7 @@ pub trait Store:
     + StatsStore
     + CommentStore
     + SearchStore
+    + ImportStore
     + Send
     + Sync
     + 'static
