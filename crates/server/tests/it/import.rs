@@ -197,6 +197,8 @@ async fn a_wordpress_export_comes_in_whole_with_ids_threads_and_old_urls() {
         "emails stay private"
     );
     assert!(!page.body.contains("Waiting for a moderator"));
+    let pings = page.texts("li.pingback .comment-author");
+    assert_eq!(pings, ["Pingback: Another Blog"]);
 
     // Old URLs answer 301 to the new ones.
     let moved = [
@@ -737,5 +739,60 @@ async fn a_markdown_export_reads_back_into_an_empty_site() {
     assert_eq!(
         shape(target.store.clone()).await,
         shape(source.store.clone()).await
+    );
+}
+
+#[tokio::test]
+async fn the_cli_imports_exports_and_restores_and_names_a_broken_line() {
+    use crate::process::{Site, stderr};
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::sqlite(&dir.path().join("old"));
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+
+    let out = site.run(&["import", "wordpress", &path(&fixture("newsroom.xml"))]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.starts_with("imported: "), "{printed}");
+    for part in [
+        "3 authors",
+        "4 comments",
+        "1 pages",
+        "4 posts",
+        "1 pingbacks",
+    ] {
+        assert!(printed.contains(part), "{part} in {printed}");
+    }
+    assert!(
+        printed.contains("was private, kept as a draft"),
+        "{printed}"
+    );
+    assert!(printed.contains("skipped: 1\n"), "{printed}");
+
+    let out = site.run(&["import", "wordpress", &path(&fixture("truncated.xml"))]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("truncated.xml: line 8: the file ends inside <item>"),
+        "{err}"
+    );
+
+    let export = dir.path().join("site.json");
+    let out = site.run(&["export", "json", &path(&export)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let posts = dir.path().join("posts");
+    let out = site.run(&["export", "markdown", &path(&posts)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(posts.join("pages/about-us.md").is_file());
+
+    let new = Site::sqlite(&dir.path().join("new"));
+    let out = new.run(&["import", "json", &path(&export)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("restored "));
+    let out = new.run(&["import", "json", &path(&export)]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the site is not empty"),
+        "{}",
+        stderr(&out)
     );
 }
