@@ -94,16 +94,15 @@ fn main() -> std::io::Result<()> {
                 0
             };
             let parent = if parent > first { parent } else { 0 };
-            let approved = if given % 20 == 0 { "0" } else { "1" };
-            let kind = if given % 50 == 0 {
+            let approved = if given.is_multiple_of(20) { "0" } else { "1" };
+            let kind = if given.is_multiple_of(50) {
                 "pingback"
             } else {
                 "comment"
             };
-            write!(
+            writeln!(
                 item,
-                r#"<wp:comment><wp:comment_id>{comment_id}</wp:comment_id><wp:comment_author><![CDATA[Reader {r}]]></wp:comment_author><wp:comment_author_email><![CDATA[reader{r}@mail.example]]></wp:comment_author_email><wp:comment_author_url>https://reader{r}.example/</wp:comment_author_url><wp:comment_date><![CDATA[{y}-{m:02}-{d:02} 12:00:00]]></wp:comment_date><wp:comment_date_gmt><![CDATA[{y}-{m:02}-{d:02} 11:00:00]]></wp:comment_date_gmt><wp:comment_content><![CDATA[I read this with interest. The bridge will change how we <em>get to work</em>, comment {comment_id}.]]></wp:comment_content><wp:comment_approved><![CDATA[{approved}]]></wp:comment_approved><wp:comment_type><![CDATA[{kind}]]></wp:comment_type><wp:comment_parent>{parent}</wp:comment_parent></wp:comment>
-"#,
+                r#"<wp:comment><wp:comment_id>{comment_id}</wp:comment_id><wp:comment_author><![CDATA[Reader {r}]]></wp:comment_author><wp:comment_author_email><![CDATA[reader{r}@mail.example]]></wp:comment_author_email><wp:comment_author_url>https://reader{r}.example/</wp:comment_author_url><wp:comment_date><![CDATA[{y}-{m:02}-{d:02} 12:00:00]]></wp:comment_date><wp:comment_date_gmt><![CDATA[{y}-{m:02}-{d:02} 11:00:00]]></wp:comment_date_gmt><wp:comment_content><![CDATA[I read this with interest. The bridge will change how we <em>get to work</em>, comment {comment_id}.]]></wp:comment_content><wp:comment_approved><![CDATA[{approved}]]></wp:comment_approved><wp:comment_type><![CDATA[{kind}]]></wp:comment_type><wp:comment_parent>{parent}</wp:comment_parent></wp:comment>"#,
                 r = comment_id % 5000,
             )
             .expect("writing to a String");

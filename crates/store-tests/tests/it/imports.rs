@@ -231,7 +231,10 @@ async fn old_paths_lead_to_articles_or_places_and_travel_in_a_dump() {
             target: LegacyTarget::Location("/tag/latest/".into()),
         };
         assert_eq!(
-            store.put_legacy_redirects(&[moved.clone()]).await.unwrap(),
+            store
+                .put_legacy_redirects(std::slice::from_ref(&moved))
+                .await
+                .unwrap(),
             1
         );
         assert_eq!(
