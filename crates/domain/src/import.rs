@@ -73,6 +73,18 @@ pub struct Mapping {
     pub local_id: i64,
 }
 
+/// A comment on its way in: the comment (its `parent_id` is ignored), and the source's
+/// ids for it and its parent, which the store maps to local ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedComment {
+    pub source_id: String,
+    pub wanted: Option<CommentId>,
+    /// The parent's source id: imported before, or earlier in the same call.
+    pub parent: Option<String>,
+    pub comment: NewComment,
+    pub kind: CommentKind,
+}
+
 /// Where an old path now leads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,16 +180,15 @@ pub trait ImportStore: Send + Sync {
         updated_at: DateTime<Utc>,
     ) -> StoreResult<Article>;
 
-    /// Inserts a comment of any kind under `wanted` as its id when that is free (else
-    /// the next one), moving the counters as `insert_comment` does.
-    async fn import_comment(
+    /// Inserts comments of any kind in one transaction, in order, each under its
+    /// `wanted` id when free (else the next one), moving the counters as
+    /// `insert_comment` does. Each comment succeeds or fails alone (a savepoint each):
+    /// `NotFound` when its parent was not imported or is on another article.
+    async fn import_comments(
         &self,
         source: &str,
-        source_id: &str,
-        wanted: Option<CommentId>,
-        comment: &NewComment,
-        kind: CommentKind,
-    ) -> StoreResult<Comment>;
+        comments: &[ImportedComment],
+    ) -> StoreResult<Vec<StoreResult<Comment>>>;
 
     /// Sets (or replaces) where old paths lead, in one write; each `path` as
     /// [`normalise_path`] makes it. Returns how many were new or changed (so a second

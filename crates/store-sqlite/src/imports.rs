@@ -5,9 +5,8 @@
 use async_trait::async_trait;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, CommentKind, ImportKind,
-    ImportStore, LegacyRedirect, LegacyTarget, Mapping, NewComment, NewUser, StoreError, User,
-    clock,
+    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, ImportKind, ImportStore,
+    ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError, User, clock,
 };
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -200,20 +199,49 @@ impl ImportStore for SqliteStore {
         Ok(stored)
     }
 
-    async fn import_comment(
+    async fn import_comments(
         &self,
         source: &str,
-        source_id: &str,
-        wanted: Option<CommentId>,
-        comment: &NewComment,
-        kind: CommentKind,
-    ) -> StoreResult<Comment> {
+        comments: &[ImportedComment],
+    ) -> StoreResult<Vec<StoreResult<Comment>>> {
         let mut tx = self.begin_write().await?;
-        let id = free_id(&mut tx, "comments", wanted.map(|id| id.0)).await?;
-        let stored = comments::insert(&mut tx, id.map(CommentId), comment, kind).await?;
-        record(&mut tx, source, ImportKind::Comment, source_id, stored.id.0).await?;
+        let mut results = Vec::with_capacity(comments.len());
+        for item in comments {
+            // A savepoint each: one comment's failure leaves the others standing.
+            let mut point = sqlx::Connection::begin(&mut *tx).await.map_err(db_error)?;
+            let result = async {
+                let mut comment = item.comment.clone();
+                comment.parent_id = match &item.parent {
+                    Some(parent) => {
+                        let local: Option<i64> = sqlx::query_scalar("SELECT local_id FROM import_map WHERE source = ? AND kind = 'comment' AND source_id = ?")
+                            .bind(source)
+                            .bind(parent)
+                            .fetch_optional(&mut *point)
+                            .await
+                            .map_err(db_error)?;
+                        Some(CommentId(local.ok_or(StoreError::NotFound)?))
+                    }
+                    None => None,
+                };
+                let id = free_id(&mut point, "comments", item.wanted.map(|id| id.0)).await?;
+            let stored = comments::insert(&mut point, id.map(CommentId), &comment, item.kind).await?;
+                record(&mut point, source, ImportKind::Comment, &item.source_id, stored.id.0).await?;
+                Ok(stored)
+            }
+            .await;
+            match result {
+                Ok(stored) => {
+                    point.commit().await.map_err(db_error)?;
+                    results.push(Ok(stored));
+                }
+                Err(e) => {
+                    point.rollback().await.map_err(db_error)?;
+                    results.push(Err(e));
+                }
+            }
+        }
         tx.commit().await.map_err(db_error)?;
-        Ok(stored)
+        Ok(results)
     }
 
     async fn put_legacy_redirects(&self, redirects: &[LegacyRedirect]) -> StoreResult<u64> {

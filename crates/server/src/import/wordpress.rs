@@ -23,7 +23,7 @@
 //!   `/YYYY/MM/DD/slug/`, `/slug/`, `/category/x/` (nested ones too), `/tag/x/` when
 //!   the slug changed, and attachment pages (to the post they belong to).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -35,8 +35,8 @@ use broadsheet_domain::comment::{is_web_url, render_comment};
 use broadsheet_domain::import::normalise_path;
 use broadsheet_domain::{
     ArticleId, ArticleInput, CommentId, CommentKind, CommentStatus, ContentKind, ImportKind,
-    LegacyRedirect, LegacyTarget, NetworkHash, NewComment, NewUser, Role, SourceFormat, Status,
-    Store, StoreError, UserId, article, render, slug, tag,
+    ImportedComment, LegacyRedirect, LegacyTarget, NetworkHash, NewComment, NewUser, Role,
+    SourceFormat, Status, Store, StoreError, UserId, article, render, slug, tag,
 };
 
 use super::shortcodes::{self, Attachment, Attachments};
@@ -464,6 +464,7 @@ impl Run<'_> {
             .store
             .imported_id(&self.source, ImportKind::Post, &wp_id.to_string())
             .await?;
+        let fresh = mapped.is_none();
         let article = match mapped {
             Some(id) => {
                 self.summary.skip(label, "imported before");
@@ -510,7 +511,7 @@ impl Run<'_> {
                 }
             }
         };
-        self.comments(item, article).await
+        self.comments(item, article, fresh).await
     }
 
     /// Prepares and stores a post or page; `None` when it failed (noted).
@@ -678,39 +679,98 @@ impl Run<'_> {
         self.save_redirects(redirects, "old URLs").await
     }
 
-    async fn comments(&mut self, item: &Item, article: ArticleId) -> Result<(), StoreError> {
-        let mut pending: Vec<&ItemComment> = item.comments.iter().collect();
-        pending.sort_by_key(|c| c.id);
-        // Replies may precede their parents in a file: go round until no comment can
-        // be placed; whatever is left has a parent that is not in the file.
-        let mut orphans_allowed = false;
-        while !pending.is_empty() {
+    /// Imports a post's comments, parents before replies, in one store call per
+    /// batch. `fresh`: the post was created by this run, so none of its comments can
+    /// have been imported before (no need to ask for each).
+    async fn comments(
+        &mut self,
+        item: &Item,
+        article: ArticleId,
+        fresh: bool,
+    ) -> Result<(), StoreError> {
+        let present: HashSet<i64> = item.comments.iter().filter_map(|c| c.id).collect();
+        let mut rest: Vec<&ItemComment> = item.comments.iter().collect();
+        rest.sort_by_key(|c| c.id);
+        // Replies may precede their parents in a file: place a comment once its parent
+        // is placed (or is not in the file at all).
+        let mut placed = HashSet::new();
+        let mut ordered = Vec::with_capacity(rest.len());
+        loop {
+            let before = rest.len();
             let mut waiting = Vec::new();
-            let before = pending.len();
-            for comment in pending {
-                if !self
-                    .comment(item, article, comment, orphans_allowed)
-                    .await?
-                {
-                    waiting.push(comment);
+            for comment in rest {
+                match comment.parent {
+                    Some(parent) if present.contains(&parent) && !placed.contains(&parent) => {
+                        waiting.push(comment)
+                    }
+                    _ => {
+                        placed.extend(comment.id);
+                        ordered.push(comment);
+                    }
                 }
             }
-            if waiting.len() == before {
-                orphans_allowed = true;
+            if waiting.is_empty() || waiting.len() == before {
+                // A cycle of replies: their parents will not be found, and they fail.
+                ordered.extend(waiting);
+                break;
             }
-            pending = waiting;
+            rest = waiting;
+        }
+        let mut batch = Vec::with_capacity(ordered.len());
+        let mut labels = Vec::with_capacity(ordered.len());
+        for comment in ordered {
+            if let Some((imported, label)) = self
+                .comment(item, article, comment, fresh, &present)
+                .await?
+            {
+                batch.push(imported);
+                labels.push(label);
+            }
+        }
+        for (chunk, labels) in batch
+            .chunks(COMMENTS_PER_WRITE)
+            .zip(labels.chunks(COMMENTS_PER_WRITE))
+        {
+            let results = self.store.import_comments(&self.source, chunk).await?;
+            for ((result, wanted), label) in results.into_iter().zip(chunk).zip(labels) {
+                match result {
+                    Ok(stored) => {
+                        self.summary.count(
+                            match stored.kind {
+                                CommentKind::Comment => "comments",
+                                CommentKind::Pingback => "pingbacks",
+                                CommentKind::Trackback => "trackbacks",
+                            },
+                            1,
+                        );
+                        if Some(stored.id) != wanted.wanted {
+                            self.summary.warn(
+                                label,
+                                format!("its id was taken; it is comment {} now", stored.id),
+                            );
+                        }
+                    }
+                    Err(StoreError::NotFound) => {
+                        self.summary
+                            .fail(label, "its parent comment could not be imported");
+                    }
+                    Err(e) => self.summary.fail(label, e.to_string()),
+                }
+            }
         }
         Ok(())
     }
 
-    /// Imports one comment; false when it must wait for its parent.
+    /// One comment made ready for the store, with its label; `None` when it is not
+    /// imported (noted).
     async fn comment(
         &mut self,
         item: &Item,
         article: ArticleId,
         comment: &ItemComment,
-        orphans_allowed: bool,
-    ) -> Result<bool, StoreError> {
+        fresh: bool,
+        present: &HashSet<i64>,
+    ) -> Result<Option<(ImportedComment, String)>, StoreError> {
         let label = format!(
             "comment {} on {}",
             comment.id.map(|i| i.to_string()).unwrap_or_default(),
@@ -718,34 +778,28 @@ impl Run<'_> {
         );
         let Some(wp_id) = comment.id else {
             self.summary.fail(label, "no wp:comment_id");
-            return Ok(true);
+            return Ok(None);
         };
-        if self
-            .store
-            .imported_id(&self.source, ImportKind::Comment, &wp_id.to_string())
-            .await?
-            .is_some()
+        if !fresh
+            && self
+                .store
+                .imported_id(&self.source, ImportKind::Comment, &wp_id.to_string())
+                .await?
+                .is_some()
         {
             self.summary.skip(label, "imported before");
-            return Ok(true);
+            return Ok(None);
         }
-        let parent_id = match comment.parent {
+        let parent = match comment.parent {
+            Some(parent) if present.contains(&parent) => Some(parent.to_string()),
+            Some(parent) => {
+                self.summary.warn(
+                    &label,
+                    format!("its parent comment {parent} is not in the file; kept as a top-level comment"),
+                );
+                None
+            }
             None => None,
-            Some(parent) => match self
-                .store
-                .imported_id(&self.source, ImportKind::Comment, &parent.to_string())
-                .await?
-            {
-                Some(local) => Some(CommentId(local)),
-                None if !orphans_allowed => return Ok(false),
-                None => {
-                    self.summary.warn(
-                        &label,
-                        format!("its parent comment {parent} is not in the file; kept as a top-level comment"),
-                    );
-                    None
-                }
-            },
         };
         let kind = match comment.kind.as_str() {
             "" | "comment" => CommentKind::Comment,
@@ -754,7 +808,7 @@ impl Run<'_> {
             other => {
                 self.summary
                     .skip(label, format!("a \"{other}\" note, not a comment"));
-                return Ok(true);
+                return Ok(None);
             }
         };
         let status = match comment.approved.as_str() {
@@ -799,7 +853,7 @@ impl Run<'_> {
         let url = comment.author_url.trim();
         let new = NewComment {
             article_id: article,
-            parent_id,
+            parent_id: None,
             status,
             author_name,
             author_email: comment.author_email.trim().to_lowercase(),
@@ -814,42 +868,22 @@ impl Run<'_> {
             day: created_at.with_timezone(&self.tz).date_naive(),
             created_at,
         };
-        match self
-            .store
-            .import_comment(
-                &self.source,
-                &wp_id.to_string(),
-                Some(CommentId(wp_id)),
-                &new,
+        Ok(Some((
+            ImportedComment {
+                source_id: wp_id.to_string(),
+                wanted: Some(CommentId(wp_id)),
+                parent,
+                comment: new,
                 kind,
-            )
-            .await
-        {
-            Ok(stored) => {
-                self.summary.count(
-                    match kind {
-                        CommentKind::Comment => "comments",
-                        CommentKind::Pingback => "pingbacks",
-                        CommentKind::Trackback => "trackbacks",
-                    },
-                    1,
-                );
-                if stored.id.0 != wp_id {
-                    self.summary.warn(
-                        label,
-                        format!("its id was taken; it is comment {} now", stored.id),
-                    );
-                }
-            }
-            Err(StoreError::NotFound) => {
-                self.summary
-                    .fail(label, "its parent comment belongs to another post");
-            }
-            Err(e) => return Err(e),
-        }
-        Ok(true)
+            },
+            label,
+        )))
     }
 }
+
+/// Comments per store call: one transaction each, small enough to keep the write
+/// lock briefly.
+const COMMENTS_PER_WRITE: usize = 500;
 
 /// The slug a post gets: WordPress's own when it is a valid slug here, else one made
 /// from it or the title, else `post-ID`.

@@ -433,14 +433,11 @@ impl broadsheet_domain::ImportStore for BrokenStore {
         broken()
     }
 
-    async fn import_comment(
+    async fn import_comments(
         &self,
         _: &str,
-        _: &str,
-        _: Option<broadsheet_domain::CommentId>,
-        _: &broadsheet_domain::NewComment,
-        _: broadsheet_domain::CommentKind,
-    ) -> StoreResult<broadsheet_domain::Comment> {
+        _: &[broadsheet_domain::ImportedComment],
+    ) -> StoreResult<Vec<StoreResult<broadsheet_domain::Comment>>> {
         broken()
     }
 

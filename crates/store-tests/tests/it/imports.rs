@@ -4,8 +4,8 @@
 //! dump carries all of it.
 
 use broadsheet_domain::{
-    ArticleId, CommentId, CommentKind, CommentStatus, ImportKind, LegacyRedirect, LegacyTarget,
-    NewUser, Role, StoreError,
+    ArticleId, CommentId, CommentKind, CommentStatus, ImportKind, ImportedComment, LegacyRedirect,
+    LegacyTarget, NewUser, Role, StoreError,
 };
 
 use crate::backends::each_backend;
@@ -108,44 +108,69 @@ async fn comments_of_every_kind_keep_ids_threads_and_counts() {
             .await
             .unwrap()
             .id;
-        let top = store
-            .import_comment(
+        let item = |id: &str, wanted, parent: Option<&str>, comment, kind| ImportedComment {
+            source_id: id.to_owned(),
+            wanted: Some(CommentId(wanted)),
+            parent: parent.map(str::to_owned),
+            comment,
+            kind,
+        };
+        let results = store
+            .import_comments(
                 SOURCE,
-                "70",
-                Some(CommentId(70)),
-                &new(piece, "ann", 1, CommentStatus::Approved),
-                CommentKind::Comment,
+                &[
+                    item(
+                        "70",
+                        70,
+                        None,
+                        new(piece, "ann", 1, CommentStatus::Approved),
+                        CommentKind::Comment,
+                    ),
+                    // An unknown parent fails alone.
+                    item(
+                        "69",
+                        69,
+                        Some("68"),
+                        new(piece, "eve", 5, CommentStatus::Approved),
+                        CommentKind::Comment,
+                    ),
+                    item(
+                        "71",
+                        71,
+                        Some("70"),
+                        new(piece, "bob", 2, CommentStatus::Approved),
+                        CommentKind::Comment,
+                    ),
+                    item(
+                        "72",
+                        70,
+                        None,
+                        new(piece, "blog", 3, CommentStatus::Pending),
+                        CommentKind::Pingback,
+                    ),
+                ],
             )
             .await
             .unwrap();
+        assert!(
+            matches!(results[1], Err(StoreError::NotFound)),
+            "{results:?}"
+        );
+        let [Ok(top), _, Ok(reply), Ok(ping)] = &results[..] else {
+            panic!("{results:?}")
+        };
         assert_eq!((top.id, top.kind), (CommentId(70), CommentKind::Comment));
-        let reply = store
-            .import_comment(
-                SOURCE,
-                "71",
-                Some(CommentId(71)),
-                &broadsheet_domain::NewComment {
-                    parent_id: Some(top.id),
-                    ..new(piece, "bob", 2, CommentStatus::Approved)
-                },
-                CommentKind::Comment,
-            )
-            .await
-            .unwrap();
-        assert_eq!(reply.parent_id, Some(top.id));
-        let ping = store
-            .import_comment(
-                SOURCE,
-                "72",
-                Some(CommentId(70)),
-                &new(piece, "blog", 3, CommentStatus::Pending),
-                CommentKind::Pingback,
-            )
-            .await
-            .unwrap();
+        assert_eq!((reply.id, reply.parent_id), (CommentId(71), Some(top.id)));
         assert_ne!(ping.id, top.id, "a taken id gets the next one");
+        assert_eq!(
+            store
+                .imported_id(SOURCE, ImportKind::Comment, "69")
+                .await
+                .unwrap(),
+            None
+        );
         assert_eq!(ping.kind, CommentKind::Pingback);
-        assert_eq!(store.comment_by_id(ping.id).await.unwrap(), ping);
+        assert_eq!(&store.comment_by_id(ping.id).await.unwrap(), ping);
         assert_eq!(store.counts(piece).await.unwrap().comments, 2);
         assert_eq!(
             store
@@ -261,16 +286,20 @@ async fn old_paths_lead_to_articles_or_places_and_travel_in_a_dump() {
             )
             .await
             .unwrap();
-        store
-            .import_comment(
+        let done = store
+            .import_comments(
                 SOURCE,
-                "5",
-                None,
-                &new(piece, "blog", 3, CommentStatus::Approved),
-                CommentKind::Trackback,
+                &[ImportedComment {
+                    source_id: "5".into(),
+                    wanted: None,
+                    parent: None,
+                    comment: new(piece, "blog", 3, CommentStatus::Approved),
+                    kind: CommentKind::Trackback,
+                }],
             )
             .await
             .unwrap();
+        assert!(done[0].is_ok(), "{done:?}");
 
         let dump = store.export_site().await.unwrap();
         assert_eq!(dump.legacy_redirects.len(), 2);
