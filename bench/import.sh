@@ -27,16 +27,18 @@ measure() {
   local label=$1
   /usr/bin/time -v "$BIN" --data-dir "$WORK/data" import wordpress "$WORK/site.xml" \
     > "$WORK/$label.out" 2> "$WORK/$label.time"
-  local secs rss
+  local secs rss cpu
+  cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.1f", s}' "$WORK/$label.time")
   secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$WORK/$label.time")
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$WORK/$label.time")
-  printf '| %-14s | %9s s | %10s | %7s MB |\n' "$label" "$secs" \
+  printf '| %-14s | %9s s | %8s s | %10s | %7s MB |\n' "$label" "$secs" "$cpu" \
     "$(awk -v p="$POSTS" -v s="$secs" 'BEGIN { printf "%.0f", p / s }')" "$rss"
 }
 
 echo "WordPress import, SQLite, $POSTS posts + $COMMENTS comments (${SIZE_MB} MB of WXR), $(nproc) cores"
-printf '| %-14s | %11s | %10s | %10s |\n' run "wall time" "posts/s" "peak RSS"
-printf '|%s|%s|%s|%s|\n' ---------------- ------------- ------------ ------------
+printf '| %-14s | %11s | %10s | %10s | %10s |\n' run "wall time" "CPU time" "posts/s" "peak RSS"
+printf '|%s|%s|%s|%s|%s|\n' ---------------- ------------- ------------ ------------ ------------
+echo "(load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
 measure "first import"
 measure "second (no-op)"
 echo
