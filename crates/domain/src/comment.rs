@@ -79,6 +79,45 @@ impl FromStr for CommentStatus {
     }
 }
 
+/// What a comment is: a reader's comment, or a notice that another site linked to the
+/// article. Readers only ever write comments; pingbacks and trackbacks arrive with
+/// imported sites (WordPress keeps them beside comments) and are kept as such, so a
+/// theme can show them apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentKind {
+    #[default]
+    Comment,
+    Pingback,
+    Trackback,
+}
+
+impl CommentKind {
+    pub const ALL: [CommentKind; 3] = [
+        CommentKind::Comment,
+        CommentKind::Pingback,
+        CommentKind::Trackback,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentKind::Comment => "comment",
+            CommentKind::Pingback => "pingback",
+            CommentKind::Trackback => "trackback",
+        }
+    }
+}
+
+impl FromStr for CommentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CommentKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown comment kind \"{s}\""))
+    }
+}
+
 /// A stored comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
@@ -86,6 +125,9 @@ pub struct Comment {
     pub article_id: ArticleId,
     pub parent_id: Option<CommentId>,
     pub status: CommentStatus,
+    /// A comment, or (imported) a pingback or trackback.
+    #[serde(default)]
+    pub kind: CommentKind,
     pub author_name: String,
     /// For moderation and notifications only: never shown, never in a public answer.
     pub author_email: String,

@@ -11,13 +11,16 @@ use chrono::NaiveDate;
 use crate::article::{Article, ArticleId};
 use crate::comment::Comment;
 use crate::engagement::{Counts, NetworkHash, ReaderChoices, ReaderId};
+use crate::import::{LegacyRedirect, Mapping};
 use crate::settings::SiteSettings;
 use crate::stats::Activity;
 use crate::user::User;
 
 /// The version of the dump format; bumped when a field changes meaning.
-/// Version 2 added engagement (counters and readers' choices).
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 2 added engagement (counters and readers' choices); version 3 comment kinds,
+/// imported sites' old paths and id mappings. Older dumps still load: every later
+/// field has a default.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteDump {
@@ -46,6 +49,12 @@ pub struct SiteDump {
     /// Newsroom users who turned off "a comment awaits moderation" emails, by id.
     #[serde(default)]
     pub comment_notices_off: Vec<UserId>,
+    /// Old paths of imported sites that answer 301, by path.
+    #[serde(default)]
+    pub legacy_redirects: Vec<LegacyRedirect>,
+    /// What each imported item became, by source, kind and source id.
+    #[serde(default)]
+    pub import_map: Vec<Mapping>,
 }
 
 /// One article's activity on one day in a dump.

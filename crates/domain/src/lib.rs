@@ -16,6 +16,7 @@ pub mod comment;
 pub mod dump;
 pub mod engagement;
 pub mod error;
+pub mod import;
 pub mod job;
 pub mod media;
 pub mod permission;
@@ -41,8 +42,8 @@ pub use article::{
 };
 pub use change::{Change, ChangeStream};
 pub use comment::{
-    CheckedComment, Comment, CommentCounts, CommentId, CommentInput, CommentPage, CommentQuery,
-    CommentSettings, CommentStatus, CommentStore, NewComment,
+    CheckedComment, Comment, CommentCounts, CommentId, CommentInput, CommentKind, CommentPage,
+    CommentQuery, CommentSettings, CommentStatus, CommentStore, NewComment,
 };
 pub use dump::{ArticleCounts, DailyRow, ReaderRow, SiteDump, SlugRedirect};
 pub use engagement::{
@@ -50,6 +51,7 @@ pub use engagement::{
     ReaderChoices, ReaderId, ViewHit, Vote,
 };
 pub use error::{FieldError, StoreError, ValidationErrors};
+pub use import::{ImportKind, ImportStore, ImportedComment, LegacyRedirect, LegacyTarget, Mapping};
 pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};

@@ -18,6 +18,7 @@ use crate::change::ChangeStream;
 use crate::comment::CommentStore;
 use crate::dump::SiteDump;
 use crate::engagement::{Cast, CastOutcome, Counts, ReaderChoices, ReaderId, ViewHit};
+use crate::import::ImportStore;
 use crate::job::JobStore;
 use crate::media::MediaStore;
 use crate::push::PushStore;
@@ -44,6 +45,7 @@ pub trait Store:
     + SubscriptionStore
     + WebhookStore
     + PushStore
+    + ImportStore
     + Send
     + Sync
     + 'static

@@ -154,6 +154,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             daily: Vec::new(),
             comments: Vec::new(),
             comment_notices_off: Vec::new(),
+            legacy_redirects: Vec::new(),
+            import_map: Vec::new(),
         })
         .await?;
     eprintln!(

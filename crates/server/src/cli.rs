@@ -70,6 +70,38 @@ pub enum Command {
     /// Moderate readers' comments.
     #[command(subcommand)]
     Comments(CommentsCommand),
+    /// Move a site in: a WordPress export, a folder of Markdown files, a JSON export.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Move a site out: everything as JSON, or articles and pages as Markdown files.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a WordPress export (WXR 1.0-1.2: Tools → Export in WordPress): posts,
+    /// pages, authors, categories and tags, comments, and redirects from the old URLs.
+    /// Running it again changes nothing.
+    Wordpress { file: PathBuf },
+    /// Import every Markdown file under a folder (Hugo, Zola, Jekyll front matter).
+    Markdown {
+        dir: PathBuf,
+        /// The author's slug or email, overriding the files' `author`.
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Restore a `broadsheet export json` file into a new, empty site.
+    Json { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write the whole site (articles, pages, tags, users without passwords, comments,
+    /// engagement counters, settings, old URLs) as one JSON file (docs/EXPORT.md).
+    Json { file: PathBuf },
+    /// Write every article and page as a Markdown file with front matter.
+    Markdown { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,11 +377,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = crate::backend::open(&config.database).await?;
             moderate(store.as_ref(), &config.base_url, command).await
         }
+        Command::Import(command) => {
+            let config = cli.config(None)?;
+            let store = crate::backend::open(&config.database).await?;
+            import(store.as_ref(), command).await
+        }
+        Command::Export(command) => {
+            let config = cli.config(None)?;
+            let store = crate::backend::open(&config.database).await?;
+            match command {
+                ExportCommand::Json { file } => {
+                    let written = crate::export::json::export(store.as_ref(), file).await?;
+                    println!("exported {written} to {}", file.display());
+                }
+                ExportCommand::Markdown { dir } => {
+                    let n = crate::export::markdown::export(store.as_ref(), dir).await?;
+                    println!("exported {n} articles and pages to {}", dir.display());
+                }
+            }
+            Ok(())
+        }
         Command::Config(ConfigCommand::Default) => {
             print!("{}", config::DEFAULT_TOML);
             Ok(())
         }
     }
+}
+
+/// `broadsheet import ...`: prints the summary; fails when anything failed, so a
+/// script notices (what did import stays imported, and a second run skips it).
+async fn import(store: &dyn Store, command: &ImportCommand) -> anyhow::Result<()> {
+    let summary = match command {
+        ImportCommand::Wordpress { file } => crate::import::wordpress::import(store, file).await?,
+        ImportCommand::Markdown { dir, author } => {
+            crate::import::markdown::import(store, dir, author.as_deref()).await?
+        }
+        ImportCommand::Json { file } => {
+            let summary = crate::import::json::import(store, file).await?;
+            println!("restored {summary}");
+            return Ok(());
+        }
+    };
+    print!("{summary}");
+    if !summary.failed.is_empty() {
+        bail!(
+            "{} items failed to import (listed above)",
+            summary.failed.len()
+        );
+    }
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -8,7 +8,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use broadsheet_domain::{ContentKind, Status, ValidationErrors};
+use broadsheet_domain::{ContentKind, SourceFormat, Status, ValidationErrors};
 
 /// What a front-matter file says, before the domain validates it.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,11 @@ pub struct MarkdownFile {
     pub kind: ContentKind,
     pub cover_image: Option<String>,
     pub featured: bool,
+    /// `markdown` (the default) or `html`, as `export markdown` writes imported HTML.
+    pub format: SourceFormat,
+    /// Old paths that should lead here: Hugo's and Zola's `aliases`, Jekyll's
+    /// `redirect_from`.
+    pub aliases: Vec<String>,
     pub body: String,
 }
 
@@ -48,6 +53,11 @@ struct Fields {
     cover_image: Option<String>,
     #[serde(alias = "sticky")]
     featured: Option<bool>,
+    format: Option<String>,
+    #[serde(alias = "redirect_from")]
+    aliases: Option<OneOrMany>,
+    /// Jekyll's `published: false` is a draft.
+    published: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,13 +123,20 @@ pub fn parse(bytes: &[u8], tz: chrono_tz::Tz) -> Result<MarkdownFile, Validation
         },
         _ => None,
     };
-    let status = match (fields.status.as_deref(), fields.draft) {
-        (Some(s), _) => s.parse().unwrap_or_else(|problem: String| {
+    let status = match (fields.status.as_deref(), fields.draft, fields.published) {
+        (Some(s), _, _) => s.parse().unwrap_or_else(|problem: String| {
             errors.add("status", problem);
             Status::Draft
         }),
-        (None, Some(true)) => Status::Draft,
-        (None, _) => Status::Published,
+        (None, Some(true), _) | (None, _, Some(false)) => Status::Draft,
+        (None, _, _) => Status::Published,
+    };
+    let format = match fields.format.as_deref() {
+        Some(f) => f.trim().parse().unwrap_or_else(|problem: String| {
+            errors.add("format", problem);
+            SourceFormat::Markdown
+        }),
+        None => SourceFormat::Markdown,
     };
     let kind = match fields.kind.as_deref() {
         Some(k) => k.parse().unwrap_or_else(|problem: String| {
@@ -152,6 +169,8 @@ pub fn parse(bytes: &[u8], tz: chrono_tz::Tz) -> Result<MarkdownFile, Validation
         kind,
         cover_image: fields.cover_image,
         featured: fields.featured.unwrap_or(false),
+        format,
+        aliases: fields.aliases.map(OneOrMany::into_vec).unwrap_or_default(),
         body: body.to_owned(),
     })
 }
@@ -294,6 +313,23 @@ mod tests {
         assert_eq!(f.kind, ContentKind::Page);
         assert_eq!(f.tags, ["a", "b"]);
         assert_eq!(f.date.unwrap().to_rfc3339(), "2026-06-30T22:00:00+00:00");
+    }
+
+    #[test]
+    fn jekyll_drafts_html_bodies_and_aliases() {
+        let f = ok(
+            "---\ntitle: J\npublished: false\nformat: html\nredirect_from: [/old/, /older/]\n---\n<p>x</p>",
+        );
+        assert_eq!(f.status, Status::Draft);
+        assert_eq!(f.format, SourceFormat::Html);
+        assert_eq!(f.aliases, ["/old/", "/older/"]);
+        let f = ok("+++\ntitle = \"Z\"\naliases = [\"/z/\"]\n+++\n");
+        assert_eq!(f.aliases, ["/z/"]);
+        assert!(
+            err(b"---\ntitle: T\nformat: rtf\n---\n")
+                .for_field("format")
+                .is_some()
+        );
     }
 
     #[test]

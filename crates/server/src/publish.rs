@@ -6,9 +6,10 @@
 //! A future-dated file is saved as scheduled and its publish job enqueued, for
 //! whichever server's job worker gets to it.
 
+use broadsheet_domain::import::normalise_path;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleInput, ArticleWrite, Role, SiteSettings, SlugLookup, SourceFormat,
-    Store, StoreError, User, UserId, ValidationErrors, clock,
+    Article, ArticleId, ArticleInput, ArticleWrite, LegacyRedirect, LegacyTarget, Role,
+    SiteSettings, SlugLookup, Store, StoreError, User, UserId, ValidationErrors, clock,
 };
 
 use crate::frontmatter;
@@ -45,6 +46,17 @@ pub async fn publish(
 ) -> Result<Outcome, PublishError> {
     let settings = store.settings().await?;
     let file = frontmatter::parse(bytes, settings.tz())?;
+    publish_file(store, &settings, file, author).await
+}
+
+/// Publishes (creates or updates) a parsed front-matter file, and makes its
+/// `aliases` (old paths) lead to it.
+pub async fn publish_file(
+    store: &dyn Store,
+    settings: &SiteSettings,
+    file: frontmatter::MarkdownFile,
+    author: Option<&str>,
+) -> Result<Outcome, PublishError> {
     let author_id = resolve_author(store, author.or(file.author.as_deref())).await?;
     let slug = file
         .slug
@@ -61,7 +73,7 @@ pub async fn publish(
         slug: Some(slug),
         excerpt: file.excerpt,
         source: file.body,
-        format: SourceFormat::Markdown,
+        format: file.format,
         tags: file.tags,
         author_id,
         status: file.status,
@@ -72,11 +84,27 @@ pub async fn publish(
         cover_image: file.cover_image,
         featured: file.featured,
     };
-    let write = prepare(input, &settings)?;
-    Ok(match existing {
+    let write = prepare(input, settings)?;
+    let outcome = match existing {
         Some(article) => Outcome::Updated(save(store, Some(article.id), &write).await?),
         None => Outcome::Created(save(store, None, &write).await?),
-    })
+    };
+    let article = outcome.article();
+    let own = article.permalink(settings.tz());
+    let redirects: Vec<LegacyRedirect> = file
+        .aliases
+        .iter()
+        .filter_map(|alias| normalise_path(alias.trim()))
+        .filter(|path| *path != own)
+        .map(|path| LegacyRedirect {
+            path,
+            target: LegacyTarget::Article(article.id),
+        })
+        .collect();
+    if !redirects.is_empty() {
+        store.put_legacy_redirects(&redirects).await?;
+    }
+    Ok(outcome)
 }
 
 /// Validates and renders an article for this site (its reading speed, now). Every way

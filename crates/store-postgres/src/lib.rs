@@ -68,6 +68,9 @@ macro_rules! select_users {
     };
 }
 
+// After the macro, which it uses.
+mod imports;
+
 /// A Broadsheet site in a PostgreSQL database.
 #[derive(Clone)]
 pub struct PgStore {
@@ -425,6 +428,7 @@ impl Store for PgStore {
         let daily = stats::export(&mut tx).await?;
         let comments = comments::export(&mut tx).await?;
         let comment_notices_off = accounts::export_comment_notices(&mut tx).await?;
+        let (legacy_redirects, import_map) = imports::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -446,6 +450,8 @@ impl Store for PgStore {
             daily,
             comments,
             comment_notices_off,
+            legacy_redirects,
+            import_map,
         })
     }
 
@@ -477,6 +483,7 @@ impl Store for PgStore {
         stats::import(&mut tx, &dump.daily).await?;
         comments::import(&mut tx, &dump.comments).await?;
         accounts::import_comment_notices(&mut tx, &dump.comment_notices_off).await?;
+        imports::import(&mut tx, &dump.legacy_redirects, &dump.import_map).await?;
         // Rows inserted with their own ids leave the identities behind; the next new
         // user or article must not be handed an id the dump already used.
         for table in [

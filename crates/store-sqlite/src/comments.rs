@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use broadsheet_domain::comment::{ERASED_NAME, ERASED_TEXT, render_comment};
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    ArticleId, Change, Comment, CommentCounts, CommentId, CommentPage, CommentQuery, CommentStatus,
-    CommentStore, NetworkHash, NewComment, Paged, ReaderId, StoreError, clock,
+    ArticleId, Change, Comment, CommentCounts, CommentId, CommentKind, CommentPage, CommentQuery,
+    CommentStatus, CommentStore, NetworkHash, NewComment, Paged, ReaderId, StoreError, clock,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::SqliteConnection;
@@ -24,7 +24,7 @@ macro_rules! select_comments {
     () => {
         "SELECT c.id, c.article_id, c.parent_id, c.status, c.author_name, c.author_email, \
          c.author_url, c.body, c.body_html, c.reader_id, c.network, c.notify_replies, \
-         c.reason, c.day, c.created_at, c.updated_at FROM comments c"
+         c.reason, c.day, c.created_at, c.updated_at, c.kind FROM comments c"
     };
 }
 
@@ -62,6 +62,7 @@ struct CommentRow {
     day: NaiveDate,
     created_at: i64,
     updated_at: i64,
+    kind: String,
 }
 
 impl TryFrom<CommentRow> for Comment {
@@ -73,6 +74,7 @@ impl TryFrom<CommentRow> for Comment {
             article_id: ArticleId(row.article_id),
             parent_id: row.parent_id.map(CommentId),
             status: row.status.parse().map_err(StoreError::Backend)?,
+            kind: row.kind.parse().map_err(StoreError::Backend)?,
             author_name: row.author_name,
             author_email: row.author_email,
             author_url: row.author_url,
@@ -96,7 +98,7 @@ fn collect(rows: Vec<CommentRow>) -> StoreResult<Vec<Comment>> {
     rows.into_iter().map(Comment::try_from).collect()
 }
 
-async fn by_id(conn: &mut SqliteConnection, id: CommentId) -> StoreResult<Comment> {
+pub(crate) async fn by_id(conn: &mut SqliteConnection, id: CommentId) -> StoreResult<Comment> {
     let row: CommentRow = sqlx::query_as(concat!(select_comments!(), " WHERE c.id = ?"))
         .bind(id.0)
         .fetch_one(conn)
@@ -151,9 +153,9 @@ pub(crate) async fn import(conn: &mut SqliteConnection, comments: &[Comment]) ->
         sqlx::query(
             "INSERT INTO comments (id, article_id, parent_id, thread_id, status, author_name, \
              author_email, author_url, body, body_html, reader_id, network, notify_replies, \
-             reason, day, created_at, updated_at) \
+             reason, day, created_at, updated_at, kind) \
              VALUES (?1, ?2, ?3, COALESCE((SELECT thread_id FROM comments WHERE id = ?3), ?1), \
-             ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .bind(comment.id.0)
         .bind(comment.article_id.0)
@@ -171,6 +173,7 @@ pub(crate) async fn import(conn: &mut SqliteConnection, comments: &[Comment]) ->
         .bind(comment.day)
         .bind(millis(comment.created_at))
         .bind(millis(comment.updated_at))
+        .bind(comment.kind.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
@@ -178,61 +181,73 @@ pub(crate) async fn import(conn: &mut SqliteConnection, comments: &[Comment]) ->
     Ok(())
 }
 
+/// Inserts a comment (under `id` when given, which the caller checked is free), joins
+/// it to its parent's thread and moves the counters if it is approved. Runs inside the
+/// caller's write transaction.
+pub(crate) async fn insert(
+    conn: &mut SqliteConnection,
+    id: Option<CommentId>,
+    comment: &NewComment,
+    kind: CommentKind,
+) -> StoreResult<Comment> {
+    // A reply joins its parent's thread; a parent on another article is no parent.
+    let thread: Option<i64> = match comment.parent_id {
+        Some(parent) => Some(
+            sqlx::query_scalar("SELECT thread_id FROM comments WHERE id = ? AND article_id = ?")
+                .bind(parent.0)
+                .bind(comment.article_id.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_error)?,
+        ),
+        None => None,
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO comments (id, article_id, parent_id, thread_id, status, author_name, \
+         author_email, author_url, body, body_html, reader_id, network, notify_replies, \
+         reason, day, created_at, updated_at, kind) \
+         VALUES (?, ?, ?, COALESCE(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(id.map(|id| id.0))
+    .bind(comment.article_id.0)
+    .bind(comment.parent_id.map(|p| p.0))
+    .bind(thread)
+    .bind(comment.status.as_str())
+    .bind(&comment.author_name)
+    .bind(&comment.author_email)
+    .bind(comment.author_url.as_deref())
+    .bind(&comment.body)
+    .bind(&comment.body_html)
+    .bind(comment.reader.as_ref().map(ReaderId::as_str))
+    .bind(&comment.network.0)
+    .bind(comment.notify_replies)
+    .bind(comment.reason.as_deref())
+    .bind(comment.day)
+    .bind(millis(comment.created_at))
+    .bind(millis(comment.created_at))
+    .bind(kind.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if thread.is_none() {
+        sqlx::query("UPDATE comments SET thread_id = id WHERE id = ?")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    if comment.status == CommentStatus::Approved {
+        move_counts(conn, comment.article_id, comment.day, 1).await?;
+        changes::publish(conn, Change::Engagement(comment.article_id)).await?;
+    }
+    by_id(conn, CommentId(id)).await
+}
+
 #[async_trait]
 impl CommentStore for SqliteStore {
     async fn insert_comment(&self, comment: &NewComment) -> StoreResult<Comment> {
         let mut tx = self.begin_write().await?;
-        // A reply joins its parent's thread; a parent on another article is no parent.
-        let thread: Option<i64> = match comment.parent_id {
-            Some(parent) => Some(
-                sqlx::query_scalar(
-                    "SELECT thread_id FROM comments WHERE id = ? AND article_id = ?",
-                )
-                .bind(parent.0)
-                .bind(comment.article_id.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?,
-            ),
-            None => None,
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO comments (article_id, parent_id, thread_id, status, author_name, \
-             author_email, author_url, body, body_html, reader_id, network, notify_replies, \
-             reason, day, created_at, updated_at) \
-             VALUES (?, ?, COALESCE(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(comment.article_id.0)
-        .bind(comment.parent_id.map(|p| p.0))
-        .bind(thread)
-        .bind(comment.status.as_str())
-        .bind(&comment.author_name)
-        .bind(&comment.author_email)
-        .bind(comment.author_url.as_deref())
-        .bind(&comment.body)
-        .bind(&comment.body_html)
-        .bind(comment.reader.as_ref().map(ReaderId::as_str))
-        .bind(&comment.network.0)
-        .bind(comment.notify_replies)
-        .bind(comment.reason.as_deref())
-        .bind(comment.day)
-        .bind(millis(comment.created_at))
-        .bind(millis(comment.created_at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        if thread.is_none() {
-            sqlx::query("UPDATE comments SET thread_id = id WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        if comment.status == CommentStatus::Approved {
-            move_counts(&mut tx, comment.article_id, comment.day, 1).await?;
-            changes::publish(&mut tx, Change::Engagement(comment.article_id)).await?;
-        }
-        let stored = by_id(&mut tx, CommentId(id)).await?;
+        let stored = insert(&mut tx, None, comment, CommentKind::Comment).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }

@@ -74,6 +74,9 @@ macro_rules! select_users {
     };
 }
 
+// After the macro, which it uses.
+mod imports;
+
 /// A Broadsheet site in one SQLite database file.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -379,6 +382,7 @@ impl Store for SqliteStore {
         let daily = stats::export(&mut tx).await?;
         let comments = comments::export(&mut tx).await?;
         let comment_notices_off = accounts::export_comment_notices(&mut tx).await?;
+        let (legacy_redirects, import_map) = imports::export(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(SiteDump {
             format_version: FORMAT_VERSION,
@@ -400,6 +404,8 @@ impl Store for SqliteStore {
             daily,
             comments,
             comment_notices_off,
+            legacy_redirects,
+            import_map,
         })
     }
 
@@ -431,6 +437,7 @@ impl Store for SqliteStore {
         stats::import(&mut tx, &dump.daily).await?;
         comments::import(&mut tx, &dump.comments).await?;
         accounts::import_comment_notices(&mut tx, &dump.comment_notices_off).await?;
+        imports::import(&mut tx, &dump.legacy_redirects, &dump.import_map).await?;
         // AUTOINCREMENT has already moved its counters past the ids inserted above.
         changes::publish(&mut tx, Change::All).await?;
         tx.commit().await.map_err(db_error)

@@ -19,6 +19,9 @@ pub struct CommentView {
     /// `comment-N`, the element id and the permalink's fragment.
     pub anchor: String,
     pub author_name: String,
+    /// `comment`, `pingback` or `trackback` (imported): a class, and a label for the
+    /// latter two, as WordPress themes show them.
+    pub kind: &'static str,
     /// Only a valid http(s) address is ever stored, so this is safe to link.
     pub author_url: Option<String>,
     /// Rendered and escaped when the comment was stored.
@@ -71,6 +74,7 @@ fn build(
                 id: comment.id.0,
                 anchor: anchor(comment.id),
                 author_name: comment.author_name.clone(),
+                kind: comment.kind.as_str(),
                 author_url: comment.author_url.clone(),
                 body_html: comment.body_html.clone(),
                 date: DateView::new(comment.created_at, options.tz),

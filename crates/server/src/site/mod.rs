@@ -14,6 +14,7 @@ pub(crate) mod article;
 pub(crate) mod assets;
 pub mod error_page;
 mod feed;
+mod legacy;
 mod listing;
 pub mod meta;
 mod preview;
@@ -61,6 +62,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/news-sitemap.xml", get(sitemap::news))
         .merge(feed::routes())
         .fallback(fallback)
+        .layer(from_fn_with_state(state.clone(), legacy::redirects))
         .layer(from_fn_with_state(state, error_page::themed_errors))
 }
 

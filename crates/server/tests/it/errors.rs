@@ -595,6 +595,66 @@ impl broadsheet_domain::PushStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::ImportStore for BrokenStore {
+    async fn imported_id(
+        &self,
+        _: &str,
+        _: broadsheet_domain::ImportKind,
+        _: &str,
+    ) -> StoreResult<Option<i64>> {
+        broken()
+    }
+
+    async fn import_user(&self, _: &str, _: &str, _: &NewUser) -> StoreResult<User> {
+        broken()
+    }
+
+    async fn import_article(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<ArticleId>,
+        _: &ArticleWrite,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> StoreResult<Article> {
+        broken()
+    }
+
+    async fn import_comments(
+        &self,
+        _: &str,
+        _: &[broadsheet_domain::ImportedComment],
+    ) -> StoreResult<Vec<StoreResult<broadsheet_domain::Comment>>> {
+        broken()
+    }
+
+    async fn put_legacy_redirects(
+        &self,
+        _: &[broadsheet_domain::LegacyRedirect],
+    ) -> StoreResult<u64> {
+        broken()
+    }
+
+    async fn legacy_redirect(&self, _: &str) -> StoreResult<broadsheet_domain::LegacyTarget> {
+        broken()
+    }
+
+    async fn replace_signing_key(&self, _: [u8; 32]) -> StoreResult<()> {
+        broken()
+    }
+
+    async fn import_records(
+        &self,
+    ) -> StoreResult<(
+        Vec<broadsheet_domain::LegacyRedirect>,
+        Vec<broadsheet_domain::Mapping>,
+    )> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl broadsheet_domain::StatsStore for BrokenStore {
     async fn activity_rows(
         &self,

@@ -14,6 +14,7 @@ mod comments;
 mod engagement;
 mod errors;
 mod feeds;
+mod import;
 mod jobs;
 mod media;
 mod media_admin;

@@ -47,6 +47,7 @@ pub struct TestAppBuilder {
     engagement: Option<RawEngagement>,
     media: Option<RawMedia>,
     push: Option<RawPush>,
+    restore: Option<PathBuf>,
 }
 
 impl TestAppBuilder {
@@ -78,6 +79,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Restores a `broadsheet export json` file before the site starts, as an operator
+    /// moving a site does.
+    pub fn restore(mut self, export: PathBuf) -> Self {
+        self.restore = Some(export);
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("site.sqlite3"))
@@ -86,6 +94,11 @@ impl TestAppBuilder {
         store.migrate().await.expect("migrate");
         if let Some(settings) = &self.settings {
             store.save_settings(settings).await.expect("save settings");
+        }
+        if let Some(export) = &self.restore {
+            broadsheet::import::json::import(&store, export)
+                .await
+                .expect("the export restores");
         }
         let store = Arc::new(store);
         let config = Config::from_raw(RawConfig {

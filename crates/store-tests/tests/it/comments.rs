@@ -16,7 +16,7 @@ use crate::engagement::{reader, today};
 use crate::fixtures::{article, author, hours_ago, now};
 
 /// A comment by `who` (whose email is `who@example.net`), read by reader `n`.
-fn new(article: ArticleId, who: &str, n: u32, status: CommentStatus) -> NewComment {
+pub fn new(article: ArticleId, who: &str, n: u32, status: CommentStatus) -> NewComment {
     let body = format!("{who} says hello");
     NewComment {
         article_id: article,

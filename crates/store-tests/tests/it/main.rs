@@ -10,6 +10,7 @@ mod comments;
 mod dump;
 mod engagement;
 mod fixtures;
+mod imports;
 mod jobs;
 mod listing;
 mod media;
