@@ -9,6 +9,7 @@
 //! same thing and the site never recomputes on a page view.
 
 pub mod account;
+pub mod api_token;
 pub mod article;
 pub mod change;
 pub mod clock;
@@ -32,6 +33,7 @@ pub mod tag;
 pub mod user;
 
 pub use account::{AccountStore, AuditEntry, LoginFailures, NewAuditEntry, Session, UserChanges};
+pub use api_token::{ApiToken, ApiTokenId, ApiTokenStore, NewApiToken, Scope};
 pub use article::{
     Article, ArticleId, ArticleInput, ArticleQuery, ArticleWrite, AuthorRef, ContentKind, Paged,
     RenderedBody, SlugLookup, SourceFormat, Status, Visibility,

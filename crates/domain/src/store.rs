@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 use crate::account::AccountStore;
+use crate::api_token::ApiTokenStore;
 use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -38,6 +39,7 @@ pub trait Store:
     + StatsStore
     + CommentStore
     + SearchStore
+    + ApiTokenStore
     + Send
     + Sync
     + 'static

@@ -30,6 +30,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Comment spam screening: this node's per-network limits and the form key.
     pub comment_screen: Arc<crate::comments::screen::Screen>,
+    /// The developer API's rate limits (see [`crate::api`]).
+    pub api: Arc<crate::api::ApiState>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -88,6 +90,7 @@ impl AppState {
         tokio::spawn(crate::comments::screen::forget_idle(Arc::downgrade(
             &comment_screen,
         )));
+        let api = Arc::new(crate::api::ApiState::new(&config.api));
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -96,6 +99,7 @@ impl AppState {
             jobs: JobsHandle::default(),
             auth,
             comment_screen,
+            api,
             pages: Arc::default(),
             chrome,
         })
@@ -137,7 +141,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::comments::routes(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
-        .merge(crate::search::routes())
+        .merge(crate::api::router(state.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -265,6 +265,8 @@ impl Cli {
             media: serve.map(|s| RawMedia {
                 max_upload_bytes: s.max_upload_bytes,
             }),
+            // The API's keys are set in the file only.
+            api: None,
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

@@ -4,6 +4,7 @@
 //! uses.
 
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod backend;

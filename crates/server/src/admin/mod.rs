@@ -86,6 +86,7 @@ pub fn route_table() -> Vec<AdminRoute> {
         settings::routes(),
         audit::routes(),
         jobs::routes(),
+        crate::api::tokens::routes(),
     ]
     .into_iter()
     .flatten()
@@ -231,6 +232,12 @@ const NAV: &[NavItem] = &[
         key: "media",
         label: "Media",
         path: "/admin/media",
+        action: Action::CreateArticle,
+    },
+    NavItem {
+        key: "tokens",
+        label: "API tokens",
+        path: "/admin/tokens",
         action: Action::CreateArticle,
     },
     NavItem {

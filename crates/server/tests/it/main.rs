@@ -6,6 +6,8 @@ mod admin_auth;
 mod admin_comments;
 mod admin_dashboard;
 mod admin_users;
+mod api;
+mod api_manage;
 mod assets;
 mod browser;
 mod cli;

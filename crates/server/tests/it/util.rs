@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::AppState;
-use broadsheet::config::{Config, RawConfig, RawEngagement, RawMedia};
+use broadsheet::config::{Config, RawApi, RawConfig, RawEngagement, RawMedia};
 use broadsheet_domain::{
     Article, ArticleId, ArticleInput, ContentKind, NewUser, Role, SiteSettings, SourceFormat,
     Status, Store, User,
@@ -45,6 +45,7 @@ pub struct TestAppBuilder {
     theme_dir: Option<PathBuf>,
     engagement: Option<RawEngagement>,
     media: Option<RawMedia>,
+    api: Option<RawApi>,
 }
 
 impl TestAppBuilder {
@@ -70,6 +71,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// The `[api]` config (CORS origins, rate limits).
+    pub fn api(mut self, api: RawApi) -> Self {
+        self.api = Some(api);
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("site.sqlite3"))
@@ -86,6 +93,7 @@ impl TestAppBuilder {
             theme_dir: self.theme_dir,
             engagement: self.engagement,
             media: self.media,
+            api: self.api,
             ..RawConfig::default()
         })
         .expect("valid test config");
@@ -124,6 +132,11 @@ impl TestApp {
         broadsheet::comments::screen::form_token(&self.state, at)
             .await
             .expect("a form token")
+    }
+
+    /// The node's state, for tests that call into the server's library.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The router, for tests that serve it over a socket.

@@ -1,0 +1,9 @@
+//! WordPress REST API compatibility.
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
