@@ -142,6 +142,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
         .merge(crate::api::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::api::wp::advertise,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

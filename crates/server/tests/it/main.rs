@@ -28,4 +28,5 @@ mod search;
 mod sitemaps;
 mod socket;
 mod util;
+mod wordpress;
 mod xss;

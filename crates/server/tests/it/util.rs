@@ -46,6 +46,7 @@ pub struct TestAppBuilder {
     engagement: Option<RawEngagement>,
     media: Option<RawMedia>,
     api: Option<RawApi>,
+    base_url: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -71,6 +72,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// The site's public address (default [`BASE_URL`]), e.g. a socket's for a client
+    /// that follows the links the site gives.
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = Some(url.to_owned());
+        self
+    }
+
     /// The `[api]` config (CORS origins, rate limits).
     pub fn api(mut self, api: RawApi) -> Self {
         self.api = Some(api);
@@ -89,7 +97,7 @@ impl TestAppBuilder {
         let store = Arc::new(store);
         let config = Config::from_raw(RawConfig {
             data_dir: Some(dir.path().to_owned()),
-            base_url: Some(BASE_URL.into()),
+            base_url: Some(self.base_url.unwrap_or_else(|| BASE_URL.into())),
             theme_dir: self.theme_dir,
             engagement: self.engagement,
             media: self.media,
