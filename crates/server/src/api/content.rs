@@ -299,10 +299,12 @@ pub async fn find_public(
 async fn full(state: &AppState, article: &Article) -> Result<ArticleFull, AppError> {
     let tz = state.chrome().await?.settings.tz();
     let engagement = if article.kind == ContentKind::Article {
-        serde_json::to_value(state.engagement.view(article.id).await?)
-            .map_err(AppError::internal)?
+        Some(
+            serde_json::to_value(state.engagement.view(article.id).await?)
+                .map_err(AppError::internal)?,
+        )
     } else {
-        serde_json::Value::Null
+        None
     };
     Ok(ArticleFull {
         summary: ArticleSummary::new(article, tz, &state.config.base_url),

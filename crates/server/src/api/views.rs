@@ -116,9 +116,9 @@ pub struct ArticleFull {
     /// The body, rendered and sanitised.
     pub body_html: String,
     /// Likes, reactions, ratings and comments as the page shows them
-    /// (`GET /api/v1/articles/{id}/engagement`).
-    #[schema(value_type = Object)]
-    pub engagement: serde_json::Value,
+    /// (`GET /api/v1/articles/{id}/engagement`); `null` for a page.
+    #[schema(value_type = Option<Object>)]
+    pub engagement: Option<serde_json::Value>,
 }
 
 /// An article as the newsroom sees it through a token: its source and status too.

@@ -24,6 +24,7 @@ mod multinode;
 mod pages;
 mod process;
 mod redirects;
+mod schemathesis;
 mod search;
 mod sitemaps;
 mod socket;
