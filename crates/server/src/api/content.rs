@@ -164,22 +164,13 @@ impl Listing {
                 Err(other) => return Err(other.into()),
             },
         };
-        if self.q.is_some() || self.from.is_some() || self.until.is_some() {
-            // The search index answers words and date ranges; without words, every
-            // article of the range matches.
-            let mut query = SearchQuery::new(
-                SearchTerms::parse(self.q.as_deref().unwrap_or_default()),
-                now,
-                self.page,
-                self.per_page,
-            );
+        if let Some(words) = &self.q {
+            let mut query =
+                SearchQuery::new(SearchTerms::parse(words), now, self.page, self.per_page);
             query.tag = self.tag.clone();
             query.author = author;
             query.from = self.from;
             query.until = self.until;
-            if query.terms.is_empty() {
-                return Ok(in_range(state, &query).await?);
-            }
             let hits = state.store.search(&query).await?;
             return Ok(Paged {
                 items: hits.items.into_iter().map(|hit| hit.article).collect(),
@@ -191,54 +182,12 @@ impl Listing {
         let query = ArticleQuery {
             tag: self.tag.clone(),
             author,
+            published_from: self.from,
+            published_before: self.until,
             ..ArticleQuery::public(now, self.page, self.per_page)
         };
         Ok(state.store.list_articles(&query).await?)
     }
-}
-
-/// A date range without words: the public listing walked in store pages, keeping the
-/// articles in range. Newest first, so the walk stops at the first one before it.
-async fn in_range(state: &AppState, query: &SearchQuery) -> Result<Paged<Article>, StoreError> {
-    const BATCH: u32 = 100;
-    let mut matching = Vec::new();
-    let mut batch_page = 1;
-    'walk: loop {
-        let batch = state
-            .store
-            .list_articles(&ArticleQuery {
-                tag: query.tag.clone(),
-                author: query.author,
-                ..ArticleQuery::public(query.now, batch_page, BATCH)
-            })
-            .await?;
-        let last = batch.items.len() < BATCH as usize;
-        for article in batch.items {
-            let at = article.published_at.unwrap_or(article.created_at);
-            if query.from.is_some_and(|from| at < from) {
-                break 'walk;
-            }
-            if query.until.is_none_or(|until| at < until) {
-                matching.push(article);
-            }
-        }
-        if last {
-            break;
-        }
-        batch_page += 1;
-    }
-    let total = matching.len() as u64;
-    let skip = (query.page.saturating_sub(1) as usize).saturating_mul(query.per_page as usize);
-    Ok(Paged {
-        items: matching
-            .into_iter()
-            .skip(skip)
-            .take(query.per_page as usize)
-            .collect(),
-        total,
-        page: query.page,
-        per_page: query.per_page,
-    })
 }
 
 pub fn page_of<T, U>(paged: Paged<T>, f: impl Fn(&T) -> U) -> Page<U> {

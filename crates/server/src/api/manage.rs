@@ -311,6 +311,8 @@ pub async fn list(
             author: (!everyone).then_some(caller.user.id),
             status,
             title_search: None,
+            published_from: None,
+            published_before: None,
             page,
             per_page,
         })
