@@ -198,6 +198,16 @@ async fn the_wordpress_api_answers_in_wordpress_shapes() {
             .body,
     );
     assert_eq!(oldest_first[0]["slug"], "harbour-bridge-opens");
+    let since = (chrono::Utc::now() - chrono::TimeDelta::minutes(450)).format("%Y-%m-%dT%H:%M:%S");
+    let recent = app
+        .get(&format!("/wp-json/wp/v2/posts?after={since}Z"))
+        .await;
+    assert_eq!(recent.header("x-wp-total"), Some("3"), "{}", recent.body);
+    let older = app
+        .get(&format!("/wp-json/wp/v2/posts?before={since}Z&order=asc"))
+        .await;
+    assert_eq!(json(&older.body)[0]["slug"], "harbour-bridge-opens");
+    assert_eq!(older.header("x-wp-total"), Some("3"));
     let searched = json(&app.get("/wp-json/wp/v2/posts?search=trams").await.body);
     assert_eq!(searched[0]["slug"], "new-tram-line");
 

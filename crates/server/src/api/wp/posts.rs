@@ -221,8 +221,6 @@ impl PostQuery {
             && self.include.is_empty()
             && self.exclude.is_empty()
             && self.exclude_terms.is_empty()
-            && self.before.is_none()
-            && self.after.is_none()
             && self.offset.is_none()
             && self.authors.len() <= 1
             && self.terms.as_ref().is_none_or(|t| t.len() <= 1)
@@ -246,6 +244,13 @@ impl PostQuery {
                 .any(|t| self.exclude_terms.contains(&t.slug))
             && self.before.is_none_or(|b| at < b)
             && self.after.is_none_or(|a| at > a)
+    }
+
+    /// WordPress's `after` is exclusive; stores take an inclusive start, to the
+    /// millisecond they keep.
+    fn published_from(&self) -> Option<DateTime<Utc>> {
+        self.after
+            .map(|after| after + chrono::TimeDelta::milliseconds(1))
     }
 
     fn single_term(&self) -> Option<String> {
@@ -275,6 +280,8 @@ impl PostQuery {
                         SearchQuery::new(SearchTerms::parse(words), now, self.page, self.per_page);
                     query.tag = self.single_term();
                     query.author = self.single_author();
+                    query.from = self.published_from();
+                    query.until = self.before;
                     let hits = state.store.search(&query).await?;
                     Ok((
                         hits.items.into_iter().map(|h| h.article).collect(),
@@ -289,6 +296,8 @@ impl PostQuery {
                             tag: self.single_term(),
                             author: self.single_author(),
                             title_search: search.clone(),
+                            published_from: self.published_from(),
+                            published_before: self.before,
                             ..ArticleQuery::public(now, self.page, self.per_page)
                         })
                         .await?;
