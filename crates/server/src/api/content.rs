@@ -268,7 +268,7 @@ async fn full(state: &AppState, article: &Article) -> Result<ArticleFull, AppErr
     get,
     path = "/api/v1/articles/{key}",
     tag = "content",
-    params(("key" = String, Path, description = "The article's id or slug")),
+    params(("key" = String, Path, description = "The article's id or slug", example = "1")),
     responses(
         (status = 200, description = "The article", body = ArticleFull),
         (status = 404, description = "No public article has this id or slug", body = ErrorBody),
@@ -329,7 +329,7 @@ pub async fn list_pages(
     get,
     path = "/api/v1/pages/{key}",
     tag = "content",
-    params(("key" = String, Path, description = "The page's id or slug")),
+    params(("key" = String, Path, description = "The page's id or slug", example = "about")),
     responses(
         (status = 200, description = "The page", body = ArticleFull),
         (status = 404, description = "No public page has this id or slug", body = ErrorBody),

@@ -47,7 +47,7 @@ pub struct CommentBody {
     post,
     path = "/api/v1/articles/{id}/engagement",
     tag = "reader",
-    params(("id" = String, Path, description = "The article's id")),
+    params(("id" = String, Path, description = "The article's id", example = "1")),
     request_body(content = EngageBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The counts and the reader's choices", body = JsonObject),
@@ -77,7 +77,7 @@ pub async fn engage(
     post,
     path = "/api/v1/articles/{id}/comments",
     tag = "reader",
-    params(("id" = String, Path, description = "The article's id")),
+    params(("id" = String, Path, description = "The article's id", example = "1")),
     request_body(content = CommentBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Received: approved or pending", body = JsonObject),

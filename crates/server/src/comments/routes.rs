@@ -375,7 +375,7 @@ struct ListAnswer {
     operation_id = "list_article_comments",
     tag = "reader",
     params(
-        ("id" = String, Path, description = "The article's id"),
+        ("id" = String, Path, description = "The article's id", example = "1"),
         ("page" = Option<u32>, Query, minimum = 1, description = "1-based page of threads"),
     ),
     responses(

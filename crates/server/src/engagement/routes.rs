@@ -391,7 +391,7 @@ async fn count_view(
     get,
     path = "/api/v1/articles/{id}/engagement",
     tag = "reader",
-    params(("id" = String, Path, description = "The article's id")),
+    params(("id" = String, Path, description = "The article's id", example = "1")),
     responses(
         (status = 200, description = "Views, likes, reactions, ratings and comment counts", body = crate::api::views::JsonObject),
         (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
@@ -417,7 +417,7 @@ pub(crate) async fn engagement(
     get,
     path = "/api/v1/articles/{id}/engagement/me",
     tag = "reader",
-    params(("id" = String, Path, description = "The article's id")),
+    params(("id" = String, Path, description = "The article's id", example = "1")),
     responses(
         (status = 200, description = "What the reader (by their cookie) chose", body = crate::api::views::JsonObject),
         (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
@@ -453,7 +453,7 @@ pub(crate) async fn my_choices(
     get,
     path = "/api/v1/articles/{id}/live",
     tag = "reader",
-    params(("id" = String, Path, description = "The article's id")),
+    params(("id" = String, Path, description = "The article's id", example = "1")),
     responses(
         (status = 200, description = "Server-Sent Events: `engagement` with the counts", content_type = "text/event-stream", body = String),
         (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
