@@ -166,20 +166,13 @@ fn unauthorized(message: &str) -> AppError {
     AppError::Unauthenticated(message.to_owned())
 }
 
-impl FromRequestParts<AppState> for ApiCaller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if let Some(caller) = parts.extensions.get::<ApiCaller>() {
-            return Ok(caller.clone());
-        }
-        let Some(token) = bearer(&parts.headers) else {
-            return Err(unauthorized(
-                "Send an API token: Authorization: Bearer bs_… (make one in the admin).",
-            ));
+impl ApiCaller {
+    /// The caller a request's token names: `None` without a token; 401 for an
+    /// unknown or revoked token (or a deactivated user's); 429 over the token's rate
+    /// limit. Records the token's use (at most once a minute).
+    async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<ApiCaller>, AppError> {
+        let Some(token) = bearer(headers) else {
+            return Ok(None);
         };
         let (token, user) = match state.store.api_token_user(&hash_token(token)).await {
             Ok(found) => found,
@@ -195,26 +188,54 @@ impl FromRequestParts<AppState> for ApiCaller {
         if state.api.limits.needs_touch(token.id, now) {
             state.store.touch_api_token(token.id, now).await?;
         }
-        let caller = ApiCaller { token, user };
-        parts.extensions.insert(caller.clone());
-        Ok(caller)
+        Ok(Some(ApiCaller { token, user }))
     }
 }
 
-/// The rate limit for requests without a token (public reads, reader actions), by
-/// the client's address as the engagement code reads it (trusted proxies included).
-pub async fn limit_anonymous(
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // The API's rate-limit layer has usually resolved the token already.
+        if let Some(caller) = parts.extensions.get::<ApiCaller>() {
+            return Ok(caller.clone());
+        }
+        match ApiCaller::resolve(state, &parts.headers).await? {
+            Some(caller) => {
+                parts.extensions.insert(caller.clone());
+                Ok(caller)
+            }
+            None => Err(unauthorized(
+                "Send an API token: Authorization: Bearer bs_… (make one in the admin).",
+            )),
+        }
+    }
+}
+
+/// Every API request is rate limited: by its token when it sends one (a bad token is
+/// refused here, so sending one cannot dodge the limit), otherwise by the client's
+/// address as the engagement code reads it (trusted proxies included).
+pub async fn limit(
     axum::extract::State(state): axum::extract::State<AppState>,
     Peer(peer): Peer,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if bearer(request.headers()).is_none() {
-        let ip = state.engagement.identity.client_ip(peer, request.headers());
-        if let Err(err) = state.api.limits.take_address(ip) {
-            return err.into_response();
+    match ApiCaller::resolve(&state, request.headers()).await {
+        Ok(Some(caller)) => {
+            request.extensions_mut().insert(caller);
         }
+        Ok(None) => {
+            let ip = state.engagement.identity.client_ip(peer, request.headers());
+            if let Err(err) = state.api.limits.take_address(ip) {
+                return err.into_response();
+            }
+        }
+        Err(err) => return err.into_response(),
     }
     next.run(request).await
 }

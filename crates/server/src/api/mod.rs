@@ -246,7 +246,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(wp::routes())
         .route("/api/{*rest}", any(not_found))
         .route("/wp-json/{*rest}", any(wp::no_route))
-        .layer(from_fn_with_state(state.clone(), auth::limit_anonymous))
+        .layer(from_fn_with_state(state.clone(), auth::limit))
         .layer(from_fn(http::etags))
         .layer(from_fn_with_state(state, http::cors))
         .layer(from_fn(json_errors))

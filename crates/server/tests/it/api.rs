@@ -554,6 +554,12 @@ async fn each_token_has_its_own_rate_limit() {
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
     );
+    // A made-up token does not dodge the address's limit; a real one has its own.
+    let fake = call(&app, Method::GET, "/api/v1/tags", Some("bs_made_up"), None).await;
+    assert_error(&fake, StatusCode::UNAUTHORIZED, "unauthorized");
+    call(&app, Method::GET, "/api/v1/tags", Some(&two), None)
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
