@@ -448,6 +448,10 @@ pub struct ArticleQuery {
     pub status: Option<Status>,
     /// Only articles whose title contains this text, ignoring case.
     pub title_search: Option<String>,
+    /// Only articles published at or after this instant.
+    pub published_from: Option<DateTime<Utc>>,
+    /// Only articles published before this instant.
+    pub published_before: Option<DateTime<Utc>>,
     /// 1-based.
     pub page: u32,
     pub per_page: u32,
@@ -463,6 +467,8 @@ impl ArticleQuery {
             author: None,
             status: None,
             title_search: None,
+            published_from: None,
+            published_before: None,
             page: page.max(1),
             per_page: per_page.clamp(1, 100),
         }

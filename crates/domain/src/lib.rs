@@ -9,6 +9,7 @@
 //! same thing and the site never recomputes on a page view.
 
 pub mod account;
+pub mod api_token;
 pub mod article;
 pub mod change;
 pub mod clock;
@@ -36,6 +37,7 @@ pub mod user;
 pub mod webhook;
 
 pub use account::{AccountStore, AuditEntry, LoginFailures, NewAuditEntry, Session, UserChanges};
+pub use api_token::{ApiToken, ApiTokenId, ApiTokenStore, NewApiToken, Scope};
 pub use article::{
     Article, ArticleId, ArticleInput, ArticleQuery, ArticleWrite, AuthorRef, ContentKind, Paged,
     RenderedBody, SlugLookup, SourceFormat, Status, Visibility,

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 use crate::account::AccountStore;
+use crate::api_token::ApiTokenStore;
 use crate::article::{Article, ArticleId, ArticleQuery, ArticleWrite, Paged, SlugLookup};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -46,6 +47,7 @@ pub trait Store:
     + WebhookStore
     + PushStore
     + ImportStore
+    + ApiTokenStore
     + Send
     + Sync
     + 'static

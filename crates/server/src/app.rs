@@ -33,6 +33,8 @@ pub struct AppState {
     /// The notification bell: the VAPID public key browsers subscribe with and this
     /// node's limit on subscription writes (see [`crate::push`]).
     pub push: Arc<crate::push::limit::PushState>,
+    /// The developer API's rate limits (see [`crate::api`]).
+    pub api: Arc<crate::api::ApiState>,
     /// Rendered article pages for readers without a cookie.
     pub(crate) pages: Arc<crate::site::article::PageCache>,
     chrome: Arc<Cached<SiteChrome>>,
@@ -97,6 +99,7 @@ impl AppState {
         tokio::spawn(crate::comments::screen::forget_idle(Arc::downgrade(
             &comment_screen,
         )));
+        let api = Arc::new(crate::api::ApiState::new(&config.api));
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -106,6 +109,7 @@ impl AppState {
             auth,
             comment_screen,
             push,
+            api,
             pages: Arc::default(),
             chrome,
         })
@@ -148,8 +152,12 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::newsletter::routes(state.clone()))
         .merge(crate::admin::router(state.clone()))
         .merge(crate::media::routes::routes())
-        .merge(crate::search::routes())
         .merge(crate::push::routes::routes())
+        .merge(crate::api::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::api::wp::advertise,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

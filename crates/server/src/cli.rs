@@ -299,6 +299,8 @@ impl Cli {
             }),
             // The [push] table has no flags: the file only.
             push: None,
+            // The API's keys are set in the file only.
+            api: None,
         };
         let from_file = match &self.global.config {
             Some(path) => RawConfig::load(path)?,

@@ -89,6 +89,8 @@ pub struct RawConfig {
     pub media: Option<RawMedia>,
     /// The `[push]` table: browser push notifications.
     pub push: Option<crate::push::config::RawPush>,
+    /// The `[api]` table: the developer API's CORS and rate limits.
+    pub api: Option<RawApi>,
 }
 
 /// The `[email]` table as written. Every key is optional.
@@ -172,6 +174,32 @@ impl RawMedia {
     }
 }
 
+/// The `[api]` table as written. Every key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Origins whose pages may read the API from a browser; `["*"]` for any.
+    pub cors_origins: Option<Vec<String>>,
+    /// Requests per minute one API token may make.
+    pub requests_per_minute_per_token: Option<u32>,
+    /// Requests per minute one address may make without a token.
+    pub requests_per_minute_per_address: Option<u32>,
+}
+
+impl RawApi {
+    fn or(self, lower: RawApi) -> RawApi {
+        RawApi {
+            cors_origins: self.cors_origins.or(lower.cors_origins),
+            requests_per_minute_per_token: self
+                .requests_per_minute_per_token
+                .or(lower.requests_per_minute_per_token),
+            requests_per_minute_per_address: self
+                .requests_per_minute_per_address
+                .or(lower.requests_per_minute_per_address),
+        }
+    }
+}
+
 /// The `[engagement]` table as written. Every key is optional.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +248,7 @@ impl RawConfig {
             jobs: merge_table(self.jobs, lower.jobs, RawJobs::or),
             media: merge_table(self.media, lower.media, RawMedia::or),
             push: merge_table(self.push, lower.push, crate::push::config::RawPush::or),
+            api: merge_table(self.api, lower.api, RawApi::or),
         }
     }
 }
@@ -240,6 +269,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub media: MediaConfig,
     pub push: crate::push::config::PushConfig,
+    pub api: ApiConfig,
 }
 
 /// Where email goes: an SMTP server, or without one the outbox folder.
@@ -371,6 +401,53 @@ impl MediaConfig {
     }
 }
 
+/// The developer API's CORS and rate limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Origins whose pages may read the API from a browser; `*` for any.
+    pub cors_origins: Vec<String>,
+    pub requests_per_minute_per_token: NonZeroU32,
+    pub requests_per_minute_per_address: NonZeroU32,
+}
+
+impl ApiConfig {
+    fn from_raw(raw: RawApi) -> anyhow::Result<ApiConfig> {
+        let cors_origins = raw.cors_origins.unwrap_or_else(|| vec!["*".to_owned()]);
+        for origin in &cors_origins {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.ends_with('/')
+                    && origin
+                        .split("://")
+                        .nth(1)
+                        .is_some_and(|h| !h.is_empty() && !h.contains('/')));
+            if !ok {
+                bail!(
+                    "api.cors_origins: \"{origin}\" must be \"*\" or an origin like \
+                     \"https://app.example.com\" (scheme and host, no path)"
+                );
+            }
+        }
+        let positive = |value: Option<u32>, default: u32, key: &str| {
+            NonZeroU32::new(value.unwrap_or(default))
+                .with_context(|| format!("api.{key}: must be at least 1"))
+        };
+        Ok(ApiConfig {
+            cors_origins,
+            requests_per_minute_per_token: positive(
+                raw.requests_per_minute_per_token,
+                600,
+                "requests_per_minute_per_token",
+            )?,
+            requests_per_minute_per_address: positive(
+                raw.requests_per_minute_per_address,
+                600,
+                "requests_per_minute_per_address",
+            )?,
+        })
+    }
+}
+
 /// Reader identity and abuse limits for likes, reactions and ratings (SPEC.md 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngagementConfig {
@@ -478,6 +555,7 @@ impl Config {
             email.from.email.as_ref(),
             &data_dir,
         )?;
+        let api = ApiConfig::from_raw(raw.api.unwrap_or_default())?;
         Ok(Config {
             listen,
             data_dir,
@@ -489,6 +567,7 @@ impl Config {
             jobs,
             media,
             push,
+            api,
         })
     }
 
@@ -587,6 +666,16 @@ ttl_secs = 86400
 # very-low, low, normal or high.
 urgency = "normal"
 # vapid_key_file = "./data/vapid_private_key.pem"
+
+# The developer API (/api/v1 and the WordPress-compatible /wp-json/).
+[api]
+# Origins whose web pages may read the API from a browser (CORS): "*" for any, or a
+# list such as ["https://app.example.com"]. Only reads are opened to other origins.
+cors_origins = ["*"]
+# Requests per minute one API token may make (429 with Retry-After beyond it).
+requests_per_minute_per_token = 600
+# Requests per minute one client address may make without a token.
+requests_per_minute_per_address = 600
 "#;
 
 #[cfg(test)]
@@ -615,6 +704,27 @@ mod tests {
         assert_eq!(config.jobs.poll_interval, Duration::from_secs(1));
         assert_eq!(config.media, none.media);
         assert_eq!(config.media.max_upload_bytes, DEFAULT_MAX_UPLOAD_BYTES);
+        assert_eq!(config.api, none.api);
+        assert_eq!(config.api.cors_origins, vec!["*".to_owned()]);
+    }
+
+    #[test]
+    fn api_keys_are_checked_by_name() {
+        let file: RawConfig = toml::from_str(
+            "[api]\ncors_origins = [\"https://app.example.org\"]\nrequests_per_minute_per_token = 5",
+        )
+        .unwrap();
+        let config = Config::from_raw(file).unwrap();
+        assert_eq!(config.api.cors_origins, vec!["https://app.example.org"]);
+        assert_eq!(config.api.requests_per_minute_per_token.get(), 5);
+        for bad in [
+            "[api]\ncors_origins = [\"app.example.org\"]",
+            "[api]\ncors_origins = [\"https://app.example.org/path\"]",
+            "[api]\nrequests_per_minute_per_token = 0",
+        ] {
+            let err = Config::from_raw(toml::from_str(bad).unwrap()).unwrap_err();
+            assert!(format!("{err:#}").contains("api."), "{bad}: {err:#}");
+        }
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub enum AppError {
     /// The request needs a signed-in user and has no (live) session.
     #[error("please sign in")]
     Unauthorized,
+    /// An API request without a usable token; the message says what to send.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// An `If-Match` that no longer matches: someone changed the resource since the
+    /// client read it (a lost update refused).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The request is understood and refused (a cross-site form post).
     #[error("{0}")]
     Forbidden(String),
@@ -81,7 +88,8 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Gone(_) => StatusCode::GONE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -120,6 +128,12 @@ impl AppError {
                 None,
                 Vec::new(),
             ),
+            AppError::Unauthenticated(message) => {
+                ("unauthorized", message.clone(), None, Vec::new())
+            }
+            AppError::PreconditionFailed(message) => {
+                ("precondition_failed", message.clone(), None, Vec::new())
+            }
             AppError::Forbidden(message) => ("forbidden", message.clone(), None, Vec::new()),
             AppError::Gone(message) => ("gone", message.clone(), None, Vec::new()),
             AppError::PayloadTooLarge(message) => {
@@ -155,7 +169,8 @@ pub struct ErrorReport {
     #[serde(skip)]
     pub status: u16,
     /// Machine-readable: `not_found`, `bad_request`, `conflict`, `validation_failed`,
-    /// `unauthorized`, `forbidden`, `gone`, `payload_too_large`, `unsupported_media_type`,
+    /// `unauthorized`, `forbidden`, `gone`, `precondition_failed`, `payload_too_large`,
+    /// `unsupported_media_type`,
     /// `rate_limited`, `network_cap_reached`, `internal`.
     pub code: &'static str,
     pub message: String,
@@ -220,6 +235,12 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        if let AppError::Unauthenticated(_) = &self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"broadsheet\""),
+            );
         }
         response.extensions_mut().insert(report);
         response

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod announce;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod backend;

@@ -113,6 +113,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/jobs.html"),
     ),
     (
+        "admin/tokens.html",
+        include_str!("../templates/admin/tokens.html"),
+    ),
+    (
         "admin/forgot.html",
         include_str!("../templates/admin/forgot.html"),
     ),

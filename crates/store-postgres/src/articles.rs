@@ -136,6 +136,12 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, query: &ArticleQuery) {
     if let Some(status) = query.status {
         sql.push(" AND a.status = ").push_bind(status.as_str());
     }
+    if let Some(from) = query.published_from {
+        sql.push(" AND a.published_at >= ").push_bind(from);
+    }
+    if let Some(before) = query.published_before {
+        sql.push(" AND a.published_at < ").push_bind(before);
+    }
     if let Some(pattern) = query.title_pattern() {
         sql.push(" AND lower(a.title) LIKE ")
             .push_bind(pattern)

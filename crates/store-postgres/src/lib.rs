@@ -27,6 +27,7 @@
 //!   them without a shared disk; listings never read the image columns.
 
 mod accounts;
+mod api_tokens;
 mod articles;
 mod changes;
 mod comments;

@@ -138,6 +138,12 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &ArticleQuery) {
     if let Some(status) = query.status {
         sql.push(" AND a.status = ").push_bind(status.as_str());
     }
+    if let Some(from) = query.published_from {
+        sql.push(" AND a.published_at >= ").push_bind(millis(from));
+    }
+    if let Some(before) = query.published_before {
+        sql.push(" AND a.published_at < ").push_bind(millis(before));
+    }
     if let Some(pattern) = query.title_pattern() {
         // SQLite's lower() folds ASCII letters only, so the search ignores the case of
         // those; PostgreSQL's folds every letter.

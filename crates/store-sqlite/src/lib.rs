@@ -27,6 +27,7 @@
 //!   with its one file; listings never read the image columns.
 
 mod accounts;
+mod api_tokens;
 mod articles;
 mod changes;
 mod comments;

@@ -241,6 +241,8 @@ async fn own_drafts(state: &AppState, who: &SignedIn) -> Result<Vec<DraftLine>, 
                 author: Some(who.user.id),
                 status: Some(Status::Draft),
                 title_search: None,
+                published_from: None,
+                published_before: None,
                 page: 1,
                 per_page: 100,
             })

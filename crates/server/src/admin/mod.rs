@@ -88,6 +88,7 @@ pub fn route_table() -> Vec<AdminRoute> {
         jobs::routes(),
         crate::newsletter::admin::routes(),
         crate::webhooks::admin::routes(),
+        crate::api::tokens::routes(),
     ]
     .into_iter()
     .flatten()
@@ -233,6 +234,12 @@ const NAV: &[NavItem] = &[
         key: "media",
         label: "Media",
         path: "/admin/media",
+        action: Action::CreateArticle,
+    },
+    NavItem {
+        key: "tokens",
+        label: "API tokens",
+        path: "/admin/tokens",
         action: Action::CreateArticle,
     },
     NavItem {

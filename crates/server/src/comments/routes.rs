@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use broadsheet_domain::{
     Article, Change, Comment, CommentId, CommentSettings, CommentStatus, NewComment, ReaderId,
@@ -28,7 +28,7 @@ use super::screen::{Submission, Verdict, screen};
 use super::thread::{CommentView, ThreadOptions, anchor, threads};
 use crate::app::AppState;
 use crate::auth::session;
-use crate::engagement::identity::{reader_from_headers, user_agent};
+use crate::engagement::identity::{Reader, reader_from_headers, user_agent};
 use crate::engagement::routes::{Peer, article_id, form_errors, wants_json};
 use crate::engagement::{origin, today};
 use crate::error::AppError;
@@ -38,7 +38,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/articles/{id}/comments", post(post_comment))
         .route_layer(from_fn_with_state(state, form_errors))
-        .route("/api/v1/articles/{id}/comments", get(list))
+    // `GET /api/v1/articles/{id}/comments` is in the API's route table (`crate::api`).
 }
 
 /// A comment as the API shows its sender: never the email, the reader, the network
@@ -57,7 +57,7 @@ pub struct PublicComment {
 }
 
 impl PublicComment {
-    fn new(comment: &Comment, permalink: &str) -> PublicComment {
+    pub(crate) fn new(comment: &Comment, permalink: &str) -> PublicComment {
         PublicComment {
             id: comment.id.0,
             article_id: comment.article_id.0,
@@ -140,25 +140,35 @@ async fn check_parent(
     Ok(Ok(Some(id)))
 }
 
-/// `POST /articles/{id}/comments`
-async fn post_comment(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Peer(peer): Peer,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    origin::check(&headers, &uri, &state.config.base_url)?;
-    let id = article_id(&id)?;
+/// What became of a submission: stored (with the status the screen gave it), or
+/// refused with every problem by field and the form to show again.
+pub(crate) enum Accepted {
+    Stored {
+        comment: Box<Comment>,
+        reader: Reader,
+    },
+    Refused(ValidationErrors),
+}
+
+/// The one way a reader's comment is taken, whether from the article's form, its JSON
+/// twin or the WordPress REST API: the fields are checked, the parent must be a
+/// published comment within the depth limit, then the screen (rate limits, honeypot,
+/// form token, duplicates, the site's rules, the spam model) decides the status, the
+/// comment is stored and the notifications are queued. `Err` for a refusal that is not
+/// about the fields (rate limits, store failures).
+pub(crate) async fn accept(
+    state: &AppState,
+    article: &Article,
+    form: &CommentForm,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> Result<Accepted, AppError> {
     let engagement = &state.engagement;
     let store = state.store.as_ref();
     let now = clock::now();
     let chrome = state.chrome().await?;
     let settings = &chrome.settings;
     let rules = &settings.comments;
-    let article = engagement.gate.public(store, id, now).await?;
-    let form = read_form(&headers, &body)?;
 
     let mut problems = ValidationErrors::default();
     let checked = match form.input().check(rules) {
@@ -171,7 +181,7 @@ async fn post_comment(
     if !rules.enabled {
         problems.add("comment", "Comments are closed on this site.");
     }
-    let parent = match check_parent(&state, &article, &form.parent, rules).await? {
+    let parent = match check_parent(state, article, &form.parent, rules).await? {
         Ok(parent) => parent,
         Err(problem) => {
             problems.add("parent", problem);
@@ -179,19 +189,19 @@ async fn post_comment(
         }
     };
     let Some(checked) = checked.filter(|_| problems.is_empty()) else {
-        return refuse(&state, &article, &headers, form, problems).await;
+        return Ok(Accepted::Refused(problems));
     };
 
-    let reader = engagement.identity.reader(&headers)?;
+    let reader = engagement.identity.reader(headers)?;
     let day = today(settings, now);
-    let ip = engagement.identity.client_ip(peer, &headers);
-    let agent = user_agent(&headers);
+    let ip = engagement.identity.client_ip(peer, headers);
+    let agent = user_agent(headers);
     let network = engagement.identity.network(store, day, ip, agent).await?;
-    let signed_in = session::load(&state, &headers).await?.map(|s| s.user);
+    let signed_in = session::load(state, headers).await?.map(|s| s.user);
     let verdict = screen(
-        &state,
+        state,
         &Submission {
-            article: &article,
+            article,
             name: &checked.author_name,
             email: &checked.author_email,
             url: checked.author_url.as_deref().unwrap_or(""),
@@ -207,9 +217,7 @@ async fn post_comment(
     .await;
     let verdict = match verdict {
         Ok(verdict) => verdict,
-        Err(AppError::Validation(errors)) => {
-            return refuse(&state, &article, &headers, form, errors).await;
-        }
+        Err(AppError::Validation(errors)) => return Ok(Accepted::Refused(errors)),
         Err(err) => return Err(err),
     };
     let (status, reason) = match verdict {
@@ -217,6 +225,7 @@ async fn post_comment(
         Verdict::Hold(why) => (CommentStatus::Pending, Some(why)),
         Verdict::Spam(why) => (CommentStatus::Spam, Some(why)),
     };
+    let id = article.id;
     let comment = store
         .insert_comment(&NewComment {
             article_id: id,
@@ -241,9 +250,39 @@ async fn post_comment(
         engagement.on_change(&Change::Engagement(id));
     }
     // The comment is stored; a notification that cannot be queued must not undo that.
-    if let Err(err) = notify::comment_added(&state, &comment).await {
+    if let Err(err) = notify::comment_added(state, &comment).await {
         tracing::warn!(error = %err, comment = %comment.id, "comment notifications not queued");
     }
+    Ok(Accepted::Stored {
+        comment: Box::new(comment),
+        reader,
+    })
+}
+
+/// `POST /articles/{id}/comments`
+pub(crate) async fn post_comment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Peer(peer): Peer,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    origin::check(&headers, &uri, &state.config.base_url)?;
+    let id = article_id(&id)?;
+    let engagement = &state.engagement;
+    let store = state.store.as_ref();
+    let chrome = state.chrome().await?;
+    let settings = &chrome.settings;
+    let rules = &settings.comments;
+    let article = engagement.gate.public(store, id, clock::now()).await?;
+    let form = read_form(&headers, &body)?;
+    let (comment, reader) = match accept(&state, &article, &form, peer, &headers).await? {
+        Accepted::Stored { comment, reader } => (*comment, reader),
+        Accepted::Refused(problems) => {
+            return refuse(&state, &article, &headers, form, problems).await;
+        }
+    };
 
     let permalink = article.permalink(settings.tz());
     let mut response = if wants_json(&headers) {
@@ -315,7 +354,7 @@ async fn refuse(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     page: Option<String>,
 }
 
@@ -330,7 +369,21 @@ struct ListAnswer {
 
 /// `GET /api/v1/articles/{id}/comments?page=N`: the threads a reader sees (their own
 /// pending comments included, so the answer is private to them).
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{id}/comments",
+    operation_id = "list_article_comments",
+    tag = "reader",
+    params(
+        ("id" = String, Path, description = "The article's id", example = "1"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page of threads"),
+    ),
+    responses(
+        (status = 200, description = "The visible threads", body = crate::api::views::JsonObject),
+        (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
+    )
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<ListQuery>,

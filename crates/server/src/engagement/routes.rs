@@ -57,11 +57,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/articles/{id}/view", post(view_beacon))
         .route("/articles/{id}/view.gif", get(view_pixel))
         .route_layer(from_fn_with_state(state, form_errors));
-    let api = Router::new()
-        .route("/api/v1/articles/{id}/engagement", get(engagement))
-        .route("/api/v1/articles/{id}/engagement/me", get(my_choices))
-        .route("/api/v1/articles/{id}/live", get(live));
-    forms.merge(api)
+    // The `/api/v1/` routes below are registered in the API's route table
+    // (`crate::api`), which is also what the OpenAPI document is checked against.
+    forms
 }
 
 /// The URLs of one article's engagement endpoints, as pages link them.
@@ -220,8 +218,9 @@ struct EngageAnswer {
     choices: ReaderChoices,
 }
 
-/// `POST /articles/{id}/engage`
-async fn engage(
+/// `POST /articles/{id}/engage` (and `POST /api/v1/articles/{id}/engagement`, which
+/// always answers JSON).
+pub(crate) async fn engage(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Peer(peer): Peer,
@@ -388,7 +387,17 @@ async fn count_view(
 }
 
 /// `GET /api/v1/articles/{id}/engagement`
-async fn engagement(
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{id}/engagement",
+    tag = "reader",
+    params(("id" = String, Path, description = "The article's id", example = "1")),
+    responses(
+        (status = 200, description = "Views, likes, reactions, ratings and comment counts", body = crate::api::views::JsonObject),
+        (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
+    )
+)]
+pub(crate) async fn engagement(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
@@ -404,7 +413,17 @@ async fn engagement(
 }
 
 /// `GET /api/v1/articles/{id}/engagement/me`
-async fn my_choices(
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{id}/engagement/me",
+    tag = "reader",
+    params(("id" = String, Path, description = "The article's id", example = "1")),
+    responses(
+        (status = 200, description = "What the reader (by their cookie) chose", body = crate::api::views::JsonObject),
+        (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
+    )
+)]
+pub(crate) async fn my_choices(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -430,7 +449,20 @@ async fn my_choices(
 
 /// `GET /api/v1/articles/{id}/live`: an `engagement` event with the counts now, then
 /// one after each change (coalesced, see [`super::live`]).
-async fn live(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{id}/live",
+    tag = "reader",
+    params(("id" = String, Path, description = "The article's id", example = "1")),
+    responses(
+        (status = 200, description = "Server-Sent Events: `engagement` with the counts", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No public article", body = crate::api::views::ErrorBody),
+    )
+)]
+pub(crate) async fn live(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     let id = article_id(&id)?;
     let engagement = state.engagement.clone();
     engagement

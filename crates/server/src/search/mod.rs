@@ -16,10 +16,8 @@
 pub(crate) mod page;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use broadsheet_domain::{SearchQuery, SearchResults, SearchTerms, StoreError, ValidationErrors};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -31,10 +29,6 @@ use crate::site::SiteContext;
 
 /// Results per page, on the page and in the API.
 const PER_PAGE: u32 = 10;
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/search", get(api))
-}
 
 /// The query string as typed, for re-showing the form and for page links.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -186,8 +180,29 @@ struct ApiHit {
     tags: Vec<String>,
 }
 
-/// `GET /api/v1/search`
-async fn api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+/// `GET /api/v1/search`: registered in the API's route table (`crate::api`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    operation_id = "search",
+    tag = "content",
+    params(
+        ("q" = Option<String>, Query, description = "The words; anything typed is searched as plain words"),
+        ("tag" = Option<String>, Query, description = "A tag slug"),
+        ("author" = Option<String>, Query, description = "An author slug"),
+        ("from" = Option<String>, Query, format = Date, description = "Published on or after (YYYY-MM-DD)"),
+        ("to" = Option<String>, Query, format = Date, description = "Published on or before (YYYY-MM-DD)"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based; anything else is page 1"),
+    ),
+    responses(
+        (status = 200, description = "Results with highlighted snippets", body = crate::api::views::JsonObject),
+        (status = 422, description = "A date that is not a date", body = crate::api::views::ErrorBody),
+    )
+)]
+pub(crate) async fn api(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
     let site = SiteContext::load(&state).await?;
     let form = SearchForm::parse(raw.as_deref());
     let SearchResults { hits: found, more } = run(&state, &form, &site).await?;

@@ -53,6 +53,7 @@ async fn signing_in_sets_a_strict_cookie_and_opens_the_admin() {
             "Articles",
             "Comments",
             "Media",
+            "API tokens",
             "Users",
             "Subscribers",
             "Webhooks",

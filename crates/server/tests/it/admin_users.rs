@@ -423,8 +423,14 @@ async fn the_nav_shows_each_role_only_what_it_may_open() {
     let app = TestApp::new().await;
     app.user(Role::Admin).await;
     for (role, expected) in [
-        (Role::Contributor, vec!["Home", "Articles", "Media"]),
-        (Role::Editor, vec!["Home", "Articles", "Comments", "Media"]),
+        (
+            Role::Contributor,
+            vec!["Home", "Articles", "Media", "API tokens"],
+        ),
+        (
+            Role::Editor,
+            vec!["Home", "Articles", "Comments", "Media", "API tokens"],
+        ),
         (
             Role::Admin,
             vec![
@@ -432,6 +438,7 @@ async fn the_nav_shows_each_role_only_what_it_may_open() {
                 "Articles",
                 "Comments",
                 "Media",
+                "API tokens",
                 "Users",
                 "Subscribers",
                 "Webhooks",

@@ -655,6 +655,45 @@ impl broadsheet_domain::ImportStore for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl broadsheet_domain::ApiTokenStore for BrokenStore {
+    async fn create_api_token(
+        &self,
+        _: &broadsheet_domain::NewApiToken,
+    ) -> StoreResult<broadsheet_domain::ApiToken> {
+        broken()
+    }
+    async fn api_token_user(&self, _: &str) -> StoreResult<(broadsheet_domain::ApiToken, User)> {
+        broken()
+    }
+    async fn touch_api_token(
+        &self,
+        _: broadsheet_domain::ApiTokenId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        broken()
+    }
+    async fn list_api_tokens(
+        &self,
+        _: Option<UserId>,
+    ) -> StoreResult<Vec<broadsheet_domain::ApiToken>> {
+        broken()
+    }
+    async fn api_token_by_id(
+        &self,
+        _: broadsheet_domain::ApiTokenId,
+    ) -> StoreResult<broadsheet_domain::ApiToken> {
+        broken()
+    }
+    async fn revoke_api_token(
+        &self,
+        _: broadsheet_domain::ApiTokenId,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<broadsheet_domain::ApiToken> {
+        broken()
+    }
+}
+
+#[async_trait::async_trait]
 impl broadsheet_domain::StatsStore for BrokenStore {
     async fn activity_rows(
         &self,

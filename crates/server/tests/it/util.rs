@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::AppState;
-use broadsheet::config::{Config, RawConfig, RawEngagement, RawMedia};
+use broadsheet::config::{Config, RawApi, RawConfig, RawEngagement, RawMedia};
 use broadsheet::push::config::RawPush;
 use broadsheet_domain::{
     Article, ArticleId, ArticleInput, ContentKind, NewUser, Role, SiteSettings, SourceFormat,
@@ -48,6 +48,8 @@ pub struct TestAppBuilder {
     media: Option<RawMedia>,
     push: Option<RawPush>,
     restore: Option<PathBuf>,
+    api: Option<RawApi>,
+    base_url: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -86,6 +88,19 @@ impl TestAppBuilder {
         self
     }
 
+    /// The site's public address (default [`BASE_URL`]), e.g. a socket's for a client
+    /// that follows the links the site gives.
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = Some(url.to_owned());
+        self
+    }
+
+    /// The `[api]` config (CORS origins, rate limits).
+    pub fn api(mut self, api: RawApi) -> Self {
+        self.api = Some(api);
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("site.sqlite3"))
@@ -103,11 +118,12 @@ impl TestAppBuilder {
         let store = Arc::new(store);
         let config = Config::from_raw(RawConfig {
             data_dir: Some(dir.path().to_owned()),
-            base_url: Some(BASE_URL.into()),
+            base_url: Some(self.base_url.unwrap_or_else(|| BASE_URL.into())),
             theme_dir: self.theme_dir,
             engagement: self.engagement,
             media: self.media,
             push: self.push,
+            api: self.api,
             ..RawConfig::default()
         })
         .expect("valid test config");
@@ -151,6 +167,11 @@ impl TestApp {
         broadsheet::comments::screen::form_token(&self.state, at)
             .await
             .expect("a form token")
+    }
+
+    /// The node's state, for tests that call into the server's library.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The router, for tests that serve it over a socket.

@@ -369,3 +369,40 @@ async fn public_tags_are_those_of_articles_readers_see_now() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_listing_can_be_narrowed_to_a_publication_window() {
+    each_backend(|store| async move {
+        let ada = author(&*store, "Ada Lovelace").await;
+        let old = published(&*store, &ada, "Three days old", 72).await;
+        let mid = published(&*store, &ada, "Two days old", 48).await;
+        let new = published(&*store, &ada, "One hour old", 1).await;
+        let window = |from: Option<i64>, before: Option<i64>| ArticleQuery {
+            published_from: from.map(hours_ago),
+            published_before: before.map(hours_ago),
+            ..ArticleQuery::public(now(), 1, 10)
+        };
+        let list = |q: ArticleQuery| {
+            let store = store.clone();
+            async move { store.list_articles(&q).await.unwrap() }
+        };
+        assert_eq!(
+            ids(&list(window(Some(50), None)).await.items),
+            [new.id, mid.id]
+        );
+        assert_eq!(
+            ids(&list(window(None, Some(24))).await.items),
+            [mid.id, old.id]
+        );
+        let both = list(window(Some(50), Some(24))).await;
+        assert_eq!((ids(&both.items), both.total), (vec![mid.id], 1));
+        // The start is inclusive, the end is not.
+        let exact = ArticleQuery {
+            published_from: mid.published_at,
+            published_before: new.published_at,
+            ..ArticleQuery::public(now(), 1, 10)
+        };
+        assert_eq!(ids(&list(exact).await.items), [mid.id]);
+    })
+    .await;
+}

@@ -3,6 +3,7 @@
 //! [`backends`]), so SQLite and PostgreSQL are held to the same observable behaviour.
 
 mod accounts;
+mod api_tokens;
 mod articles;
 mod backends;
 mod changes;

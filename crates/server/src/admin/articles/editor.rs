@@ -190,7 +190,7 @@ pub async fn create(
     }
     let tz = who.site.settings.tz();
     let input = form.to_input(who.user.id, tz, None);
-    let outcome = store_input(&state, &who, None, input, Mode::Save).await?;
+    let outcome = store_input(&state, &who.user, None, input, Mode::Save).await?;
     after_save(&state, &who, None, &form, outcome).await
 }
 
@@ -229,7 +229,7 @@ pub async fn save(
     }
     let tz = who.site.settings.tz();
     let input = form.to_input(article.author.id, tz, article.published_at);
-    let outcome = store_input(&state, &who, Some(&article), input, Mode::Save).await?;
+    let outcome = store_input(&state, &who.user, Some(&article), input, Mode::Save).await?;
     after_save(&state, &who, Some(&article), &form, outcome).await
 }
 
@@ -277,7 +277,7 @@ pub async fn autosave_new(
 ) -> Result<Json<Autosaved>, AppError> {
     who.require(Action::CreateArticle, Target::Site)?;
     let input = as_draft(&form, &who, None);
-    let article = store_input(&state, &who, None, input, Mode::Autosave)
+    let article = store_input(&state, &who.user, None, input, Mode::Autosave)
         .await?
         .map_err(AppError::Validation)?;
     Ok(autosaved(&article, &who))
@@ -293,7 +293,7 @@ pub async fn autosave(
     // Only drafts are autosaved; the store refuses any other (see `autosave_article`).
     let article = article_for(&state, &who, id, Action::EditArticle).await?;
     let input = as_draft(&form, &who, Some(&article));
-    let article = store_input(&state, &who, Some(&article), input, Mode::Autosave)
+    let article = store_input(&state, &who.user, Some(&article), input, Mode::Autosave)
         .await?
         .map_err(AppError::Validation)?;
     Ok(autosaved(&article, &who))

@@ -106,7 +106,7 @@ pub async fn restore(
     );
     let restored = store_input(
         &state,
-        &who,
+        &who.user,
         Some(&article),
         input,
         Mode::Restore(revision.id),

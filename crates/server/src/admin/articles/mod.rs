@@ -17,7 +17,7 @@
 mod editor;
 mod history;
 mod list;
-mod save;
+pub(crate) mod save;
 
 use broadsheet_domain::{Action, Article, ArticleId, Status, Target};
 use chrono::{DateTime, Utc};
@@ -50,7 +50,7 @@ pub fn routes() -> Vec<AdminRoute> {
 }
 
 /// Whether readers see (or will see, once due) an article in this state.
-fn is_live(status: Status) -> bool {
+pub(crate) fn is_live(status: Status) -> bool {
     matches!(status, Status::Published | Status::Scheduled)
 }
 

@@ -2,22 +2,23 @@
 //! restoring a revision all go through [`store_input`], so each of them checks the
 //! same permissions, validates and renders the same way as the CLI
 //! ([`crate::publish::prepare`]), keeps a revision, enqueues a scheduled article's
-//! publish job and writes the audit log.
+//! publish job and writes the audit log. The API's article writes (`crate::api::manage`)
+//! come through here too, as the token's user.
 
 use broadsheet_domain::{
-    Action, Article, ArticleInput, RevisionId, Role, StoreError, ValidationErrors, user_permits,
+    Action, Article, ArticleInput, RevisionId, Role, StoreError, Target, User, ValidationErrors,
+    user_permits,
 };
 
-use super::{is_live, target};
+use super::is_live;
 use crate::admin::audit;
 use crate::app::AppState;
-use crate::auth::SignedIn;
 use crate::error::AppError;
 use crate::publish;
 
 /// What kind of write this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Mode {
+pub(crate) enum Mode {
     /// The Save (or Submit for review) button.
     Save,
     /// admin.js saving a draft while the writer types: replaces a latest autosave and
@@ -29,25 +30,25 @@ pub(super) enum Mode {
 }
 
 /// An article input read from a form, with the problems found reading it.
-pub(super) type Input = (ArticleInput, ValidationErrors);
+pub(crate) type Input = (ArticleInput, ValidationErrors);
 
 /// Saves `input` as a new article (`existing` is `None`) or over `existing`. `errors`
 /// are problems already found reading the form, reported together with the domain's.
 /// Gives back the stored article, or every problem to show on the form.
-pub(super) async fn store_input(
+pub(crate) async fn store_input(
     state: &AppState,
-    who: &SignedIn,
+    who: &User,
     existing: Option<&Article>,
     (input, mut errors): Input,
     mode: Mode,
 ) -> Result<Result<Article, ValidationErrors>, AppError> {
     if needs_publish(existing, &input) {
         let target = match existing {
-            Some(article) => target(who, article),
-            None => broadsheet_domain::Target::article(&who.user, who.user.id, false),
+            Some(article) => Target::article(who, article.author.id, is_live(article.status)),
+            None => Target::article(who, who.id, false),
         };
-        if !user_permits(&who.user, Action::PublishArticle, target) {
-            return Err(AppError::Forbidden(publish_refusal(who.user.role).into()));
+        if !user_permits(who, Action::PublishArticle, target) {
+            return Err(AppError::Forbidden(publish_refusal(who.role).into()));
         }
     }
     let settings = state.chrome().await?.settings.clone();
@@ -59,7 +60,7 @@ pub(super) async fn store_input(
             return Ok(Err(errors));
         }
     };
-    write.saved_by = Some(who.user.id);
+    write.saved_by = Some(who.id);
     let store = state.store.as_ref();
     let stored = match (existing, mode) {
         (Some(article), Mode::Autosave) => store.autosave_article(article.id, &write).await,
@@ -89,7 +90,7 @@ pub(super) async fn store_input(
         };
         audit::record(
             state,
-            &who.user,
+            who,
             action,
             &format!("article:{}", article.id),
             &detail,
@@ -102,7 +103,7 @@ pub(super) async fn store_input(
 /// Whether saving `input` over `existing` publishes, schedules or unpublishes, or
 /// moves the date of a live article: what takes `PublishArticle`, not just
 /// `EditArticle`. A new article needs it when it is not a draft.
-pub(super) fn needs_publish(existing: Option<&Article>, input: &ArticleInput) -> bool {
+pub(crate) fn needs_publish(existing: Option<&Article>, input: &ArticleInput) -> bool {
     match existing {
         None => is_live(input.status),
         Some(before) => {

@@ -17,7 +17,8 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use broadsheet_domain::{
-    Action, Article, ArticleId, Comment, CommentId, CommentQuery, CommentStatus, Target, clock,
+    Action, Article, ArticleId, Comment, CommentId, CommentQuery, CommentStatus, Target, User,
+    clock,
 };
 use chrono_tz::Tz;
 use minijinja::context;
@@ -50,7 +51,7 @@ pub fn routes() -> Vec<AdminRoute> {
 /// approved, and records the change. Returns the comments that changed.
 pub(crate) async fn moderate(
     state: &AppState,
-    who: &SignedIn,
+    who: &User,
     ids: &[CommentId],
     status: CommentStatus,
 ) -> Result<Vec<Comment>, AppError> {
@@ -67,7 +68,7 @@ pub(crate) async fn moderate(
             _ => "comments".to_owned(),
         };
         let detail = format!("→ {status}: {}", list.join(", "));
-        audit::record(state, &who.user, "comment.status", &target, &detail).await?;
+        audit::record(state, who, "comment.status", &target, &detail).await?;
     }
     Ok(changed)
 }
@@ -245,7 +246,7 @@ async fn set_status(
     let status = parse_status(&form.status)?;
     // An unknown comment is a 404, not "nothing changed".
     state.store.comment_by_id(CommentId(id)).await?;
-    let changed = moderate(&state, &who, &[CommentId(id)], status).await?;
+    let changed = moderate(&state, &who.user, &[CommentId(id)], status).await?;
     Ok(after_change(&form.back, status, changed.len()))
 }
 
@@ -275,7 +276,7 @@ async fn bulk(
             "Select at least one comment, then choose what to do with them.".into(),
         ));
     }
-    let changed = moderate(&state, &who, &ids, status).await?;
+    let changed = moderate(&state, &who.user, &ids, status).await?;
     Ok(after_change(value("back"), status, changed.len()))
 }
 

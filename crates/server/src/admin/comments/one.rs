@@ -182,7 +182,7 @@ pub async fn reply(
         .await;
     };
     if parent.status == CommentStatus::Pending {
-        moderate(&state, &who, &[parent.id], CommentStatus::Approved).await?;
+        moderate(&state, &who.user, &[parent.id], CommentStatus::Approved).await?;
     }
     let now = clock::now();
     let user = &who.user;
