@@ -796,3 +796,98 @@ async fn the_cli_imports_exports_and_restores_and_names_a_broken_line() {
         stderr(&out)
     );
 }
+
+/// The WordPress ids of the published posts of a WXR file that are not password
+/// protected (those arrive as drafts), read straight from its text.
+fn published_post_ids(wxr: &str) -> Vec<i64> {
+    wxr.split("<item>")
+        .skip(1)
+        .filter(|item| {
+            tag_text(item, "wp:post_type") == "post"
+                && tag_text(item, "wp:status") == "publish"
+                && tag_text(item, "wp:post_password").is_empty()
+        })
+        .map(|item| tag_text(item, "wp:post_id").parse().unwrap())
+        .collect()
+}
+
+/// The text of an item's first `<name>` element, without a CDATA wrapper.
+fn tag_text<'a>(item: &'a str, name: &str) -> &'a str {
+    let Some((_, rest)) = item.split_once(&format!("<{name}>")) else {
+        return "";
+    };
+    let text = rest
+        .split_once(&format!("</{name}>"))
+        .map_or("", |(t, _)| t);
+    text.strip_prefix("<![CDATA[")
+        .and_then(|t| t.strip_suffix("]]>"))
+        .unwrap_or(text)
+}
+
+/// The WordPress REST API answers an imported post under its WordPress id, with its
+/// comments under theirs, as existing WordPress clients expect after a move.
+async fn assert_wordpress_ids_answer(app: &TestApp, wxr: &Path) -> usize {
+    let text = std::fs::read_to_string(wxr).unwrap();
+    let ids = published_post_ids(&text);
+    for id in &ids {
+        let response = app.get(&format!("/wp-json/wp/v2/posts/{id}")).await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "post {id}: {}",
+            response.body
+        );
+        let post: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        assert_eq!(post["id"], *id, "{}", response.body);
+        let article = app.store.article_by_id(ArticleId(*id)).await.unwrap();
+        assert_eq!(post["slug"], article.slug.as_str());
+    }
+    ids.len()
+}
+
+#[tokio::test]
+async fn the_wordpress_rest_api_answers_imported_posts_under_their_wordpress_ids() {
+    let app = TestApp::new().await;
+    let wxr = fixture("newsroom.xml");
+    import(&app, &wxr).await;
+    assert!(assert_wordpress_ids_answer(&app, &wxr).await >= 2);
+    // The draft stays out of the API, and the comments keep their ids and threads.
+    let draft = app.get("/wp-json/wp/v2/posts/102").await;
+    assert_ne!(draft.status, StatusCode::OK);
+    let comments: serde_json::Value = serde_json::from_str(
+        &app.get("/wp-json/wp/v2/comments?post=101&per_page=100")
+            .await
+            .body,
+    )
+    .unwrap();
+    let store_comments: Vec<Comment> = all_comments(app.store.as_ref())
+        .await
+        .into_iter()
+        .filter(|c| c.article_id == ArticleId(101) && c.status == CommentStatus::Approved)
+        .collect();
+    let mut api_ids: Vec<i64> = comments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    api_ids.sort();
+    let store_ids: Vec<i64> = store_comments.iter().map(|c| c.id.0).collect();
+    assert!(!api_ids.is_empty());
+    assert!(
+        store_ids.iter().all(|id| (11..=16).contains(id)),
+        "{store_ids:?}"
+    );
+    assert_eq!(api_ids, store_ids);
+}
+
+#[tokio::test]
+async fn the_theme_unit_test_posts_answer_the_wordpress_rest_api_under_their_ids() {
+    let Some(corpus) = shared_corpus() else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let wxr = corpus.join("theme-unit-test.xml");
+    import(&app, &wxr).await;
+    assert_eq!(assert_wordpress_ids_answer(&app, &wxr).await, 55);
+}
