@@ -6,6 +6,8 @@
 //! - [`reader`]: readers' actions (engagement, comments) through the same handlers,
 //!   limits and moderation as the site's forms.
 //! - [`manage`]: the newsroom's writes and reads with an API token ([`auth`]).
+//! - [`subscriptions`]: subscribing to the newsletter (the form's rules) and, with a
+//!   token, the list of subscribers.
 //! - [`http`]: ETag / If-None-Match / If-Match and CORS.
 //! - [`openapi`]: the document, generated from the handlers' `#[utoipa::path]`.
 //!
@@ -21,6 +23,7 @@ pub mod http;
 pub mod manage;
 pub mod openapi;
 pub mod reader;
+pub mod subscriptions;
 pub mod tokens;
 pub mod views;
 pub mod wp;
@@ -154,6 +157,12 @@ pub fn route_table() -> Vec<ApiRoute> {
             public,
             post(reader::comment),
         ),
+        route(
+            M::POST,
+            "/api/v1/subscriptions",
+            public,
+            post(subscriptions::subscribe),
+        ),
         // The newsroom, with a token.
         route(
             M::GET,
@@ -220,6 +229,12 @@ pub fn route_table() -> Vec<ApiRoute> {
             "/api/v1/manage/comments/{id}/status",
             Some(Admin),
             post(manage::moderate),
+        ),
+        route(
+            M::GET,
+            "/api/v1/manage/subscribers",
+            Some(Admin),
+            get(subscriptions::list),
         ),
     ]
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{content, manage, reader};
+use super::{content, manage, reader, subscriptions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,7 @@ use super::{content, manage, reader};
         crate::engagement::routes::live,
         crate::comments::routes::list,
         reader::comment,
+        subscriptions::subscribe,
         manage::list,
         manage::create,
         manage::get,
@@ -45,12 +46,13 @@ use super::{content, manage, reader};
         manage::upload,
         manage::comments,
         manage::moderate,
+        subscriptions::list,
         document,
     ),
     modifiers(&BearerToken),
     tags(
         (name = "content", description = "Public articles, pages, tags and authors"),
-        (name = "reader", description = "Readers' engagement and comments"),
+        (name = "reader", description = "Readers' engagement, comments and newsletter subscriptions"),
         (name = "manage", description = "The newsroom's work, with an API token"),
     )
 )]

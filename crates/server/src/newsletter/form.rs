@@ -6,7 +6,8 @@
 //! returning address waits for confirmation and is sent the link; confirmation
 //! emails to one address are keyed by the hour, so the form cannot be used to flood
 //! someone's inbox. Problems come back as the form again (422) with the input kept
-//! and each problem named.
+//! and each problem named. These rules live in [`accept`], which the API's
+//! `POST /api/v1/subscriptions` calls too.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -54,7 +55,7 @@ pub async fn subscribe(
         .filter(|(name, _)| name == "tag")
         .map(|(_, value)| value.clone())
         .collect();
-    let request = match checked(&state, &email, &tags).await? {
+    let request = match accept(&state, &email, &tags).await? {
         Ok(request) => request,
         Err(errors) => {
             return page(
@@ -66,6 +67,26 @@ pub async fn subscribe(
             )
             .await;
         }
+    };
+    page(&state, StatusCode::OK, &request.email, &request.tags, None).await
+}
+
+/// Takes a subscription request, by the form or by the API
+/// (`POST /api/v1/subscriptions`): the one place its rules live. A valid request is
+/// stored (a new or returning address waits for confirmation; a confirmed one stays
+/// as it is) and a waiting address is sent the confirmation link, at most once an
+/// hour per address. The caller answers the same whatever the address's state, so
+/// only the normalised request comes back, never that state. What is wrong with the
+/// request comes back by field (also a tag this site does not have), with nothing
+/// stored or sent.
+pub async fn accept(
+    state: &AppState,
+    email: &str,
+    tags: &[String],
+) -> Result<Result<SubscribeRequest, ValidationErrors>, AppError> {
+    let request = match checked(state, email, tags).await? {
+        Ok(request) => request,
+        Err(errors) => return Ok(Err(errors)),
     };
     let now = clock::now();
     let subscriber = state.store.add_subscriber(&request, now).await?;
@@ -85,7 +106,7 @@ pub async fn subscribe(
         enqueue_email(state.store.as_ref(), &email, Some(job_key)).await?;
         state.jobs.wake();
     }
-    page(&state, StatusCode::OK, &request.email, &request.tags, None).await
+    Ok(Ok(request))
 }
 
 /// The request, or what is wrong with it (also a tag this site does not have).

@@ -85,10 +85,10 @@ async fn every_token_route_refuses_missing_revoked_and_underscoped_tokens() {
         .revoke_api_token(stored.id, broadsheet_domain::clock::now())
         .await
         .unwrap();
-    let mut walked = 0;
+    let mut walked = Vec::new();
     for route in route_table() {
         let Some(needed) = route.scope else { continue };
-        walked += 1;
+        walked.push((route.method.clone(), route.path));
         let path = fill(route.path, story.id.0, 1);
         let body = Some(serde_json::json!({}));
         let missing = call(&app, route.method.clone(), &path, None, body.clone()).await;
@@ -135,7 +135,22 @@ async fn every_token_route_refuses_missing_revoked_and_underscoped_tokens() {
             );
         }
     }
-    assert!(walked >= 10, "only {walked} token routes");
+    assert!(walked.len() >= 12, "only {} token routes", walked.len());
+    for expected in [
+        (Method::GET, "/api/v1/manage/articles"),
+        (Method::POST, "/api/v1/manage/comments/{id}/status"),
+        (Method::GET, "/api/v1/manage/subscribers"),
+    ] {
+        assert!(walked.contains(&expected), "{expected:?} was not walked");
+    }
+    // Subscribing is a reader's action: no token.
+    assert!(
+        route_table()
+            .iter()
+            .any(|r| r.path == "/api/v1/subscriptions"
+                && r.method == Method::POST
+                && r.scope.is_none())
+    );
     // The article is still there: nothing above wrote anything.
     assert_eq!(
         app.store.article_by_id(story.id).await.unwrap().title,

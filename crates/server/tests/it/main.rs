@@ -8,6 +8,7 @@ mod admin_dashboard;
 mod admin_users;
 mod api;
 mod api_manage;
+mod api_subscriptions;
 mod assets;
 mod browser;
 mod cli;

@@ -63,7 +63,7 @@ async fn publish(store: &dyn Store, author: &User, title: &str, tags: &[&str]) -
 }
 
 /// Posts a form to the site as a browser on the site would.
-async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+pub async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
     let body = serde_urlencoded::to_string(fields).expect("form");
     let request = Request::post(path)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
