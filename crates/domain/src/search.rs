@@ -21,6 +21,8 @@
 //! first and only then turns the sentinels into `<mark>`, so an article's text can
 //! never inject markup into the results page.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -243,6 +245,38 @@ pub fn rank(mut candidates: Vec<Candidate>, query: &SearchQuery) -> Ranked {
 }
 
 impl SearchResults {
+    /// The page a store read for `ranked`: `articles` in the page's order, and each
+    /// one's highlighted title and body passage by id (without one, its plain title).
+    pub fn assemble(
+        query: &SearchQuery,
+        ranked: &Ranked,
+        articles: Vec<Article>,
+        mut marked: HashMap<ArticleId, (String, String)>,
+    ) -> SearchResults {
+        let items = articles
+            .into_iter()
+            .map(|article| {
+                let (title, snippet) = marked
+                    .remove(&article.id)
+                    .unwrap_or_else(|| (article.title.clone(), String::new()));
+                SearchHit {
+                    article,
+                    title: Highlighted(title),
+                    snippet: Highlighted(snippet),
+                }
+            })
+            .collect();
+        SearchResults {
+            hits: Paged {
+                items,
+                total: ranked.total,
+                page: query.page,
+                per_page: query.per_page,
+            },
+            more: ranked.more,
+        }
+    }
+
     /// Results for nothing to search.
     pub fn empty(query: &SearchQuery) -> SearchResults {
         SearchResults {

@@ -13,9 +13,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use broadsheet_domain::search::rank;
 use broadsheet_domain::store::StoreResult;
-use broadsheet_domain::{
-    ArticleId, Candidate, Highlighted, Paged, SearchHit, SearchQuery, SearchResults, SearchStore,
-};
+use broadsheet_domain::{ArticleId, Candidate, SearchQuery, SearchResults, SearchStore};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::SqliteStore;
@@ -91,7 +89,7 @@ impl SearchStore for SqliteStore {
             list.push_bind(id);
         }
         marks.push(")");
-        let mut marked: HashMap<i64, (String, String)> = if ids.is_empty() {
+        let marked: HashMap<ArticleId, (String, String)> = if ids.is_empty() {
             HashMap::new()
         } else {
             marks
@@ -100,33 +98,12 @@ impl SearchStore for SqliteStore {
                 .await
                 .map_err(db_error)?
                 .into_iter()
-                .map(|(id, title, snippet)| (id, (title, snippet)))
+                .map(|(id, title, snippet)| (ArticleId(id), (title, snippet)))
                 .collect()
         };
 
         let found = articles::by_ids(&mut conn, &ids).await?;
-        let items = found
-            .into_iter()
-            .map(|article| {
-                let (title, snippet) = marked
-                    .remove(&article.id.0)
-                    .unwrap_or_else(|| (article.title.clone(), String::new()));
-                SearchHit {
-                    article,
-                    title: Highlighted(title),
-                    snippet: Highlighted(snippet),
-                }
-            })
-            .collect();
-        Ok(SearchResults {
-            hits: Paged {
-                items,
-                total: ranked.total,
-                page: query.page,
-                per_page: query.per_page,
-            },
-            more: ranked.more,
-        })
+        Ok(SearchResults::assemble(query, &ranked, found, marked))
     }
 }
 
