@@ -43,15 +43,15 @@ use super::shortcodes::{self, Attachment, Attachments};
 use super::wxr::{self, Author, Entry, Item, ItemComment, Term, WxrError, WxrReader};
 use super::{Summary, progress};
 
+/// An import that could not start or was refused. The message carries its cause (a
+/// caller shows one line), so the cause is not also reported as the error's source,
+/// which `{:#}` would print a second time.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Wxr { path: String, source: WxrError },
+    #[error("cannot read {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
+    #[error("{path}: {cause}")]
+    Wxr { path: String, cause: WxrError },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -86,21 +86,25 @@ impl Attachments for Scan {
 }
 
 fn open(path: &Path) -> Result<WxrReader<BufReader<File>>, ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Io {
+    let file = File::open(path).map_err(|cause| ImportError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     })?;
     Ok(WxrReader::new(BufReader::with_capacity(256 * 1024, file)))
+}
+
+/// Names the file in a reader's error.
+fn wxr_error(path: &Path) -> impl Fn(WxrError) -> ImportError + '_ {
+    move |cause| ImportError::Wxr {
+        path: path.display().to_string(),
+        cause,
+    }
 }
 
 fn scan(path: &Path) -> Result<Scan, ImportError> {
     let mut reader = open(path)?;
     let mut scan = Scan::default();
-    let wxr_error = |source| ImportError::Wxr {
-        path: path.display().to_string(),
-        source,
-    };
-    while let Some(entry) = reader.next_entry().map_err(wxr_error)? {
+    while let Some(entry) = reader.next_entry().map_err(wxr_error(path))? {
         match entry {
             Entry::Author(author) => scan.authors.push(author),
             Entry::Term(term) if term.taxonomy == "category" => scan.categories.push(term),
@@ -162,10 +166,7 @@ pub async fn import(store: &dyn Store, path: &Path) -> Result<Summary, ImportErr
 
     let bar = progress(scan.items, "importing");
     let mut reader = open(path)?;
-    while let Some(entry) = reader.next_entry().map_err(|source| ImportError::Wxr {
-        path: path.display().to_string(),
-        source,
-    })? {
+    while let Some(entry) = reader.next_entry().map_err(wxr_error(path))? {
         if let Entry::Item(item) = entry {
             run.item(&item).await?;
             bar.inc(1);
