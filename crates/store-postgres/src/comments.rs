@@ -107,32 +107,35 @@ async fn by_id(conn: &mut PgConnection, id: CommentId) -> StoreResult<Comment> {
     row.try_into()
 }
 
-/// Moves the approved-comment counters of `article` and of its day `day` by `by`.
+/// Moves the approved-comment counters of `article` by each day's number in `days`
+/// (the article's by their sum, each day's by its own).
 async fn move_counts(
     conn: &mut PgConnection,
     article: ArticleId,
-    day: NaiveDate,
-    by: i64,
+    days: &[(NaiveDate, i64)],
 ) -> StoreResult<()> {
+    let total: i64 = days.iter().map(|(_, n)| n).sum();
     sqlx::query(
         "INSERT INTO article_counters AS c (article_id, comments) VALUES ($1, $2) \
          ON CONFLICT (article_id) DO UPDATE SET comments = c.comments + excluded.comments",
     )
     .bind(article.0)
-    .bind(by)
+    .bind(total)
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    sqlx::query(
-        "INSERT INTO daily_counters AS d (day, article_id, comments) VALUES ($1, $2, $3) \
-         ON CONFLICT (day, article_id) DO UPDATE SET comments = d.comments + excluded.comments",
-    )
-    .bind(day)
-    .bind(article.0)
-    .bind(by)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    for (day, n) in days {
+        sqlx::query(
+            "INSERT INTO daily_counters AS d (day, article_id, comments) VALUES ($1, $2, $3) \
+             ON CONFLICT (day, article_id) DO UPDATE SET comments = d.comments + excluded.comments",
+        )
+        .bind(*day)
+        .bind(article.0)
+        .bind(*n)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
     Ok(())
 }
 
@@ -181,73 +184,64 @@ pub(crate) async fn import(conn: &mut PgConnection, comments: &[Comment]) -> Sto
     Ok(())
 }
 
+/// Writes a comment's row and returns it: under `id` when that is given and free (else
+/// the sequence's next id; the caller moves the sequence past an explicit one), in its
+/// parent's thread, or in a thread of its own when it has no parent. A parent that is
+/// not a comment on the same article is `NotFound`. One statement, so a failure leaves
+/// nothing behind. The counters are the caller's: [`PgStore::count_approved`].
+pub(crate) async fn insert_row(
+    conn: &mut PgConnection,
+    id: Option<CommentId>,
+    comment: &NewComment,
+    kind: CommentKind,
+) -> StoreResult<Comment> {
+    let row: Option<CommentRow> = sqlx::query_as(
+        "INSERT INTO comments (id, article_id, parent_id, thread_id, status, author_name, \
+         author_email, author_url, body, body_html, reader_id, network, notify_replies, \
+         reason, day, created_at, updated_at, kind) \
+         SELECT n.id, $2, $3, COALESCE(p.thread_id, n.id), $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13, $14, $15, $15, $16 \
+         FROM (SELECT CASE WHEN $1::BIGINT IS NOT NULL AND NOT EXISTS \
+               (SELECT 1 FROM comments WHERE id = $1) THEN $1::BIGINT \
+               ELSE nextval(pg_get_serial_sequence('comments', 'id')) END AS id) n \
+         LEFT JOIN comments p ON p.id = $3 AND p.article_id = $2 \
+         WHERE $3::BIGINT IS NULL OR p.id IS NOT NULL \
+         RETURNING *",
+    )
+    .bind(id.map(|id| id.0).filter(|id| *id > 0))
+    .bind(comment.article_id.0)
+    .bind(comment.parent_id.map(|p| p.0))
+    .bind(comment.status.as_str())
+    .bind(&comment.author_name)
+    .bind(&comment.author_email)
+    .bind(comment.author_url.as_deref())
+    .bind(&comment.body)
+    .bind(&comment.body_html)
+    .bind(comment.reader.as_ref().map(ReaderId::as_str))
+    .bind(&comment.network.0)
+    .bind(comment.notify_replies)
+    .bind(comment.reason.as_deref())
+    .bind(comment.day)
+    .bind(comment.created_at)
+    .bind(kind.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    row.ok_or(StoreError::NotFound)?.try_into()
+}
+
 impl PgStore {
-    /// Inserts a comment (under `id` when given, which the caller checked is free, the
-    /// id sequence then moved past it), joins it to its parent's thread and moves the
-    /// counters if it is approved. Runs inside the caller's transaction.
-    pub(crate) async fn insert_comment_in(
+    /// Counts newly approved comments on `article`, how many on each day in `days`, and
+    /// tells the
+    /// listeners.
+    pub(crate) async fn count_approved(
         &self,
         conn: &mut PgConnection,
-        id: Option<CommentId>,
-        comment: &NewComment,
-        kind: CommentKind,
-    ) -> StoreResult<Comment> {
-        // A reply joins its parent's thread; a parent on another article is no parent.
-        let thread: Option<i64> = match comment.parent_id {
-            Some(parent) => Some(
-                sqlx::query_scalar(
-                    "SELECT thread_id FROM comments WHERE id = $1 AND article_id = $2",
-                )
-                .bind(parent.0)
-                .bind(comment.article_id.0)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_error)?,
-            ),
-            None => None,
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO comments (id, article_id, parent_id, thread_id, status, author_name, \
-             author_email, author_url, body, body_html, reader_id, network, notify_replies, \
-             reason, day, created_at, updated_at, kind) \
-             VALUES (COALESCE($1, nextval(pg_get_serial_sequence('comments', 'id'))), $2, $3, \
-             COALESCE($4::BIGINT, 0), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18) RETURNING id",
-        )
-        .bind(id.map(|id| id.0))
-        .bind(comment.article_id.0)
-        .bind(comment.parent_id.map(|p| p.0))
-        .bind(thread)
-        .bind(comment.status.as_str())
-        .bind(&comment.author_name)
-        .bind(&comment.author_email)
-        .bind(comment.author_url.as_deref())
-        .bind(&comment.body)
-        .bind(&comment.body_html)
-        .bind(comment.reader.as_ref().map(ReaderId::as_str))
-        .bind(&comment.network.0)
-        .bind(comment.notify_replies)
-        .bind(comment.reason.as_deref())
-        .bind(comment.day)
-        .bind(comment.created_at)
-        .bind(comment.created_at)
-        .bind(kind.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_error)?;
-        if thread.is_none() {
-            sqlx::query("UPDATE comments SET thread_id = id WHERE id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
-        }
-        if comment.status == CommentStatus::Approved {
-            move_counts(conn, comment.article_id, comment.day, 1).await?;
-            self.publish(conn, Change::Engagement(comment.article_id))
-                .await?;
-        }
-        by_id(conn, CommentId(id)).await
+        article: ArticleId,
+        days: &[(NaiveDate, i64)],
+    ) -> StoreResult<()> {
+        move_counts(conn, article, days).await?;
+        self.publish(conn, Change::Engagement(article)).await
     }
 }
 
@@ -255,9 +249,11 @@ impl PgStore {
 impl CommentStore for PgStore {
     async fn insert_comment(&self, comment: &NewComment) -> StoreResult<Comment> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let stored = self
-            .insert_comment_in(&mut tx, None, comment, CommentKind::Comment)
-            .await?;
+        let stored = insert_row(&mut tx, None, comment, CommentKind::Comment).await?;
+        if stored.status == CommentStatus::Approved {
+            self.count_approved(&mut tx, stored.article_id, &[(stored.day, 1)])
+                .await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -354,8 +350,7 @@ impl CommentStore for PgStore {
                 move_counts(
                     &mut tx,
                     before.article_id,
-                    before.day,
-                    if is { 1 } else { -1 },
+                    &[(before.day, if is { 1 } else { -1 })],
                 )
                 .await?;
                 moved.insert(before.article_id);

@@ -2,37 +2,63 @@
 //! when free, each recorded in `import_map` in the same transaction, and the old paths
 //! that answer 301.
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, ImportKind, ImportStore,
-    ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError, User, clock,
+    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, CommentStatus, ImportKind,
+    ImportStore, ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError, User,
+    clock,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::rows::{UserRow, db_error};
-use crate::{PgStore, articles, insert_user};
+use crate::{PgStore, articles, comments, insert_user};
 
+/// Records where each `(source id, local id)` of `kind` went, in one statement.
 async fn record(
     conn: &mut PgConnection,
     source: &str,
     kind: ImportKind,
-    source_id: &str,
-    local_id: i64,
+    mapped: &[(&str, i64)],
 ) -> StoreResult<()> {
+    if mapped.is_empty() {
+        return Ok(());
+    }
+    let (source_ids, local_ids): (Vec<&str>, Vec<i64>) = mapped.iter().copied().unzip();
     sqlx::query(
-        "INSERT INTO import_map (source, kind, source_id, local_id) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO import_map (source, kind, source_id, local_id) \
+         SELECT $1, $2, s, l FROM UNNEST($3::TEXT[], $4::BIGINT[]) AS m (s, l) \
          ON CONFLICT (source, kind, source_id) DO UPDATE SET local_id = excluded.local_id",
     )
     .bind(source)
     .bind(kind.as_str())
-    .bind(source_id)
-    .bind(local_id)
+    .bind(source_ids)
+    .bind(local_ids)
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(())
+}
+
+/// Where an item of the old site went, if it was imported.
+async fn imported(
+    conn: &mut PgConnection,
+    source: &str,
+    kind: ImportKind,
+    source_id: &str,
+) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT local_id FROM import_map WHERE source = $1 AND kind = $2 AND source_id = $3",
+    )
+    .bind(source)
+    .bind(kind.as_str())
+    .bind(source_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)
 }
 
 /// `wanted` when no row of `table` has that id.
@@ -123,7 +149,13 @@ pub(crate) async fn import(
         put(conn, redirect).await?;
     }
     for m in maps {
-        record(conn, &m.source, m.kind, &m.source_id, m.local_id).await?;
+        record(
+            conn,
+            &m.source,
+            m.kind,
+            &[(m.source_id.as_str(), m.local_id)],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -157,15 +189,8 @@ impl ImportStore for PgStore {
         kind: ImportKind,
         source_id: &str,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT local_id FROM import_map WHERE source = $1 AND kind = $2 AND source_id = $3",
-        )
-        .bind(source)
-        .bind(kind.as_str())
-        .bind(source_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        imported(&mut conn, source, kind, source_id).await
     }
 
     async fn import_user(
@@ -189,7 +214,13 @@ impl ImportStore for PgStore {
                 created
             }
         };
-        record(&mut tx, source, ImportKind::User, source_id, stored.id.0).await?;
+        record(
+            &mut tx,
+            source,
+            ImportKind::User,
+            &[(source_id, stored.id.0)],
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -210,7 +241,7 @@ impl ImportStore for PgStore {
         if Some(id.0) == wanted.map(|w| w.0) {
             move_sequence(&mut tx, "articles").await?;
         }
-        record(&mut tx, source, ImportKind::Post, source_id, id.0).await?;
+        record(&mut tx, source, ImportKind::Post, &[(source_id, id.0)]).await?;
         let stored = articles::by_id(&mut tx, id).await?;
         self.publish(&mut tx, Change::Article(id)).await?;
         tx.commit().await.map_err(db_error)?;
@@ -224,44 +255,60 @@ impl ImportStore for PgStore {
     ) -> StoreResult<Vec<StoreResult<Comment>>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut results = Vec::with_capacity(comments.len());
+        // This call's comments by source id, so a reply finds its parent without a query.
+        let mut placed: HashMap<&str, CommentId> = HashMap::new();
+        // Approved comments per article and day, counted once per call.
+        let mut approved: BTreeMap<ArticleId, BTreeMap<NaiveDate, i64>> = BTreeMap::new();
         for item in comments {
-            // A savepoint each: one comment's failure leaves the others standing.
+            // A savepoint each: a failed statement spoils a PostgreSQL transaction, and
+            // one comment's failure must leave the others standing.
             let mut point = sqlx::Connection::begin(&mut *tx).await.map_err(db_error)?;
             let result = async {
                 let mut comment = item.comment.clone();
                 comment.parent_id = match &item.parent {
-                    Some(parent) => {
-                        let local: Option<i64> = sqlx::query_scalar("SELECT local_id FROM import_map WHERE source = $1 AND kind = 'comment' AND source_id = $2")
-                            .bind(source)
-                            .bind(parent)
-                            .fetch_optional(&mut *point)
-                            .await
-                            .map_err(db_error)?;
-                        Some(CommentId(local.ok_or(StoreError::NotFound)?))
-                    }
+                    Some(parent) => Some(match placed.get(parent.as_str()) {
+                        Some(id) => *id,
+                        None => CommentId(
+                            imported(&mut point, source, ImportKind::Comment, parent)
+                                .await?
+                                .ok_or(StoreError::NotFound)?,
+                        ),
+                    }),
                     None => None,
                 };
-                let id = free_id(&mut point, "comments", item.wanted.map(|id| id.0)).await?;
-            let stored = self
-                .insert_comment_in(&mut point, id.map(CommentId), &comment, item.kind)
-                .await?;
-            if id.is_some() {
-                move_sequence(&mut point, "comments").await?;
-            }
-                record(&mut point, source, ImportKind::Comment, &item.source_id, stored.id.0).await?;
-                Ok(stored)
+                comments::insert_row(&mut point, item.wanted, &comment, item.kind).await
             }
             .await;
-            match result {
+            match &result {
                 Ok(stored) => {
                     point.commit().await.map_err(db_error)?;
-                    results.push(Ok(stored));
+                    placed.insert(&item.source_id, stored.id);
+                    if stored.status == CommentStatus::Approved {
+                        *approved
+                            .entry(stored.article_id)
+                            .or_default()
+                            .entry(stored.day)
+                            .or_default() += 1;
+                    }
                 }
-                Err(e) => {
-                    point.rollback().await.map_err(db_error)?;
-                    results.push(Err(e));
-                }
+                Err(_) => point.rollback().await.map_err(db_error)?,
             }
+            results.push(result);
+        }
+        if comments.iter().any(|item| item.wanted.is_some()) {
+            move_sequence(&mut tx, "comments").await?;
+        }
+        let mapped: Vec<(&str, i64)> = comments
+            .iter()
+            .zip(&results)
+            .filter_map(|(item, result)| {
+                Some((item.source_id.as_str(), result.as_ref().ok()?.id.0))
+            })
+            .collect();
+        record(&mut tx, source, ImportKind::Comment, &mapped).await?;
+        for (article, days) in approved {
+            let days: Vec<(NaiveDate, i64)> = days.into_iter().collect();
+            self.count_approved(&mut tx, article, &days).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(results)

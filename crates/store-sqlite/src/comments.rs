@@ -107,32 +107,35 @@ pub(crate) async fn by_id(conn: &mut SqliteConnection, id: CommentId) -> StoreRe
     row.try_into()
 }
 
-/// Moves the approved-comment counters of `article` and of its day `day` by `by`.
+/// Moves the approved-comment counters of `article` by each day's number in `days`
+/// (the article's by their sum, each day's by its own).
 async fn move_counts(
     conn: &mut SqliteConnection,
     article: ArticleId,
-    day: NaiveDate,
-    by: i64,
+    days: &[(NaiveDate, i64)],
 ) -> StoreResult<()> {
+    let total: i64 = days.iter().map(|(_, n)| n).sum();
     sqlx::query(
         "INSERT INTO article_counters (article_id, comments) VALUES (?, ?) \
          ON CONFLICT (article_id) DO UPDATE SET comments = comments + excluded.comments",
     )
     .bind(article.0)
-    .bind(by)
+    .bind(total)
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    sqlx::query(
-        "INSERT INTO daily_counters (day, article_id, comments) VALUES (?, ?, ?) \
-         ON CONFLICT (day, article_id) DO UPDATE SET comments = comments + excluded.comments",
-    )
-    .bind(day)
-    .bind(article.0)
-    .bind(by)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    for (day, n) in days {
+        sqlx::query(
+            "INSERT INTO daily_counters (day, article_id, comments) VALUES (?, ?, ?) \
+             ON CONFLICT (day, article_id) DO UPDATE SET comments = comments + excluded.comments",
+        )
+        .bind(*day)
+        .bind(article.0)
+        .bind(*n)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
     Ok(())
 }
 
@@ -181,37 +184,34 @@ pub(crate) async fn import(conn: &mut SqliteConnection, comments: &[Comment]) ->
     Ok(())
 }
 
-/// Inserts a comment (under `id` when given, which the caller checked is free), joins
-/// it to its parent's thread and moves the counters if it is approved. Runs inside the
-/// caller's write transaction.
-pub(crate) async fn insert(
+/// Writes a comment's row and returns it: under `id` when that is given and free (else
+/// the next id), in its parent's thread, or in a thread of its own when it has no
+/// parent. A parent that is not a comment on the same article is `NotFound`. One
+/// statement, so a failure leaves nothing behind even without a savepoint. The
+/// counters are the caller's: [`count_approved`].
+pub(crate) async fn insert_row(
     conn: &mut SqliteConnection,
     id: Option<CommentId>,
     comment: &NewComment,
     kind: CommentKind,
 ) -> StoreResult<Comment> {
-    // A reply joins its parent's thread; a parent on another article is no parent.
-    let thread: Option<i64> = match comment.parent_id {
-        Some(parent) => Some(
-            sqlx::query_scalar("SELECT thread_id FROM comments WHERE id = ? AND article_id = ?")
-                .bind(parent.0)
-                .bind(comment.article_id.0)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_error)?,
-        ),
-        None => None,
-    };
-    let id: i64 = sqlx::query_scalar(
+    // The next id is the one SQLite would pick itself (the largest plus one).
+    let row: Option<CommentRow> = sqlx::query_as(
         "INSERT INTO comments (id, article_id, parent_id, thread_id, status, author_name, \
          author_email, author_url, body, body_html, reader_id, network, notify_replies, \
          reason, day, created_at, updated_at, kind) \
-         VALUES (?, ?, ?, COALESCE(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         SELECT n.id, ?2, ?3, coalesce(p.thread_id, n.id), ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+         ?12, ?13, ?14, ?15, ?15, ?16 \
+         FROM (SELECT CASE WHEN ?1 IS NOT NULL AND NOT EXISTS \
+               (SELECT 1 FROM comments WHERE id = ?1) THEN ?1 \
+               ELSE (SELECT coalesce(max(id), 0) + 1 FROM comments) END AS id) n \
+         LEFT JOIN comments p ON p.id = ?3 AND p.article_id = ?2 \
+         WHERE ?3 IS NULL OR p.id IS NOT NULL \
+         RETURNING *",
     )
-    .bind(id.map(|id| id.0))
+    .bind(id.map(|id| id.0).filter(|id| *id > 0))
     .bind(comment.article_id.0)
     .bind(comment.parent_id.map(|p| p.0))
-    .bind(thread)
     .bind(comment.status.as_str())
     .bind(&comment.author_name)
     .bind(&comment.author_email)
@@ -224,30 +224,33 @@ pub(crate) async fn insert(
     .bind(comment.reason.as_deref())
     .bind(comment.day)
     .bind(millis(comment.created_at))
-    .bind(millis(comment.created_at))
     .bind(kind.as_str())
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(db_error)?;
-    if thread.is_none() {
-        sqlx::query("UPDATE comments SET thread_id = id WHERE id = ?")
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-    }
-    if comment.status == CommentStatus::Approved {
-        move_counts(conn, comment.article_id, comment.day, 1).await?;
-        changes::publish(conn, Change::Engagement(comment.article_id)).await?;
-    }
-    by_id(conn, CommentId(id)).await
+    row.ok_or(StoreError::NotFound)?.try_into()
+}
+
+/// Counts newly approved comments on `article`, how many on each day in `days`, and
+/// tells the
+/// change log.
+pub(crate) async fn count_approved(
+    conn: &mut SqliteConnection,
+    article: ArticleId,
+    days: &[(NaiveDate, i64)],
+) -> StoreResult<()> {
+    move_counts(conn, article, days).await?;
+    changes::publish(conn, Change::Engagement(article)).await
 }
 
 #[async_trait]
 impl CommentStore for SqliteStore {
     async fn insert_comment(&self, comment: &NewComment) -> StoreResult<Comment> {
         let mut tx = self.begin_write().await?;
-        let stored = insert(&mut tx, None, comment, CommentKind::Comment).await?;
+        let stored = insert_row(&mut tx, None, comment, CommentKind::Comment).await?;
+        if stored.status == CommentStatus::Approved {
+            count_approved(&mut tx, stored.article_id, &[(stored.day, 1)]).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -337,8 +340,7 @@ impl CommentStore for SqliteStore {
                 move_counts(
                     &mut tx,
                     before.article_id,
-                    before.day,
-                    if is { 1 } else { -1 },
+                    &[(before.day, if is { 1 } else { -1 })],
                 )
                 .await?;
                 moved.insert(before.article_id);

@@ -2,37 +2,65 @@
 //! when free, each recorded in `import_map` in the same transaction, and the old paths
 //! that answer 301.
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, ImportKind, ImportStore,
-    ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError, User, clock,
+    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, CommentStatus, ImportKind,
+    ImportStore, ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError, User,
+    clock,
 };
-use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, SqliteConnection};
 
 use crate::rows::{UserRow, db_error};
 use crate::{SqliteStore, articles, changes, comments, insert_user};
 
+/// Records where each `(source id, local id)` of `kind` went, in statements of at
+/// most [`RECORDS_PER_STATEMENT`] rows.
 async fn record(
     conn: &mut SqliteConnection,
     source: &str,
     kind: ImportKind,
-    source_id: &str,
-    local_id: i64,
+    mapped: &[(&str, i64)],
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO import_map (source, kind, source_id, local_id) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (source, kind, source_id) DO UPDATE SET local_id = excluded.local_id",
+    for chunk in mapped.chunks(RECORDS_PER_STATEMENT) {
+        let mut insert =
+            QueryBuilder::new("INSERT INTO import_map (source, kind, source_id, local_id) ");
+        insert.push_values(chunk, |mut row, (source_id, local_id)| {
+            row.push_bind(source)
+                .push_bind(kind.as_str())
+                .push_bind(*source_id)
+                .push_bind(*local_id);
+        });
+        insert.push(
+            " ON CONFLICT (source, kind, source_id) DO UPDATE SET local_id = excluded.local_id",
+        );
+        insert.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Rows per `import_map` insert: four parameters each, far below SQLite's limit.
+const RECORDS_PER_STATEMENT: usize = 500;
+
+/// Where an item of the old site went, if it was imported.
+async fn imported(
+    conn: &mut SqliteConnection,
+    source: &str,
+    kind: ImportKind,
+    source_id: &str,
+) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT local_id FROM import_map WHERE source = ? AND kind = ? AND source_id = ?",
     )
     .bind(source)
     .bind(kind.as_str())
     .bind(source_id)
-    .bind(local_id)
-    .execute(conn)
+    .fetch_optional(conn)
     .await
-    .map_err(db_error)?;
-    Ok(())
+    .map_err(db_error)
 }
 
 /// `wanted` when no row of `table` has that id.
@@ -108,7 +136,13 @@ pub(crate) async fn import(
         put(conn, redirect).await?;
     }
     for m in maps {
-        record(conn, &m.source, m.kind, &m.source_id, m.local_id).await?;
+        record(
+            conn,
+            &m.source,
+            m.kind,
+            &[(m.source_id.as_str(), m.local_id)],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -142,15 +176,8 @@ impl ImportStore for SqliteStore {
         kind: ImportKind,
         source_id: &str,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT local_id FROM import_map WHERE source = ? AND kind = ? AND source_id = ?",
-        )
-        .bind(source)
-        .bind(kind.as_str())
-        .bind(source_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        imported(&mut conn, source, kind, source_id).await
     }
 
     async fn import_user(
@@ -174,7 +201,13 @@ impl ImportStore for SqliteStore {
                 created
             }
         };
-        record(&mut tx, source, ImportKind::User, source_id, stored.id.0).await?;
+        record(
+            &mut tx,
+            source,
+            ImportKind::User,
+            &[(source_id, stored.id.0)],
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(stored)
     }
@@ -192,7 +225,7 @@ impl ImportStore for SqliteStore {
         let id = free_id(&mut tx, "articles", wanted.map(|id| id.0)).await?;
         let id =
             articles::insert(&mut tx, id.map(ArticleId), article, created_at, updated_at).await?;
-        record(&mut tx, source, ImportKind::Post, source_id, id.0).await?;
+        record(&mut tx, source, ImportKind::Post, &[(source_id, id.0)]).await?;
         let stored = articles::by_id(&mut tx, id).await?;
         changes::publish(&mut tx, Change::Article(id)).await?;
         tx.commit().await.map_err(db_error)?;
@@ -206,39 +239,52 @@ impl ImportStore for SqliteStore {
     ) -> StoreResult<Vec<StoreResult<Comment>>> {
         let mut tx = self.begin_write().await?;
         let mut results = Vec::with_capacity(comments.len());
+        // This call's comments by source id, so a reply finds its parent without a query.
+        let mut placed: HashMap<&str, CommentId> = HashMap::new();
+        // Approved comments per article and day, counted once per call.
+        let mut approved: BTreeMap<ArticleId, BTreeMap<NaiveDate, i64>> = BTreeMap::new();
         for item in comments {
-            // A savepoint each: one comment's failure leaves the others standing.
-            let mut point = sqlx::Connection::begin(&mut *tx).await.map_err(db_error)?;
+            // Each comment is one statement (`insert_row`), so one comment's failure
+            // leaves the others standing without a savepoint each.
             let result = async {
                 let mut comment = item.comment.clone();
                 comment.parent_id = match &item.parent {
-                    Some(parent) => {
-                        let local: Option<i64> = sqlx::query_scalar("SELECT local_id FROM import_map WHERE source = ? AND kind = 'comment' AND source_id = ?")
-                            .bind(source)
-                            .bind(parent)
-                            .fetch_optional(&mut *point)
-                            .await
-                            .map_err(db_error)?;
-                        Some(CommentId(local.ok_or(StoreError::NotFound)?))
-                    }
+                    Some(parent) => Some(match placed.get(parent.as_str()) {
+                        Some(id) => *id,
+                        None => CommentId(
+                            imported(&mut tx, source, ImportKind::Comment, parent)
+                                .await?
+                                .ok_or(StoreError::NotFound)?,
+                        ),
+                    }),
                     None => None,
                 };
-                let id = free_id(&mut point, "comments", item.wanted.map(|id| id.0)).await?;
-            let stored = comments::insert(&mut point, id.map(CommentId), &comment, item.kind).await?;
-                record(&mut point, source, ImportKind::Comment, &item.source_id, stored.id.0).await?;
-                Ok(stored)
+                comments::insert_row(&mut tx, item.wanted, &comment, item.kind).await
             }
             .await;
-            match result {
-                Ok(stored) => {
-                    point.commit().await.map_err(db_error)?;
-                    results.push(Ok(stored));
-                }
-                Err(e) => {
-                    point.rollback().await.map_err(db_error)?;
-                    results.push(Err(e));
+            if let Ok(stored) = &result {
+                placed.insert(&item.source_id, stored.id);
+                if stored.status == CommentStatus::Approved {
+                    *approved
+                        .entry(stored.article_id)
+                        .or_default()
+                        .entry(stored.day)
+                        .or_default() += 1;
                 }
             }
+            results.push(result);
+        }
+        let mapped: Vec<(&str, i64)> = comments
+            .iter()
+            .zip(&results)
+            .filter_map(|(item, result)| {
+                Some((item.source_id.as_str(), result.as_ref().ok()?.id.0))
+            })
+            .collect();
+        record(&mut tx, source, ImportKind::Comment, &mapped).await?;
+        for (article, days) in approved {
+            let days: Vec<(NaiveDate, i64)> = days.into_iter().collect();
+            comments::count_approved(&mut tx, article, &days).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(results)

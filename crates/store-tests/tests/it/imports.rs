@@ -186,6 +186,32 @@ async fn comments_of_every_kind_keep_ids_threads_and_counts() {
             .unwrap();
         assert!(later.id.0 > 71, "{}", later.id);
         assert_eq!(later.kind, CommentKind::Comment);
+
+        // A reply in a later call finds its parent through the import map and joins
+        // the parent's thread: page one of one thread per page holds all three.
+        let results = store
+            .import_comments(
+                SOURCE,
+                &[item(
+                    "73",
+                    80,
+                    Some("71"),
+                    new(piece, "dee", 6, CommentStatus::Approved),
+                    CommentKind::Comment,
+                )],
+            )
+            .await
+            .unwrap();
+        let [Ok(deep)] = &results[..] else {
+            panic!("{results:?}")
+        };
+        assert_eq!((deep.id, deep.parent_id), (CommentId(80), Some(reply.id)));
+        assert_eq!(store.counts(piece).await.unwrap().comments, 4);
+        let thread = store.article_comments(piece, None, 1, 1).await.unwrap();
+        assert_eq!(
+            thread.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [top.id, reply.id, deep.id]
+        );
     })
     .await;
 }
