@@ -12,7 +12,7 @@ use broadsheet_domain::{
     CommentStatus, CommentStore, NetworkHash, NewComment, Paged, ReaderId, StoreError, clock,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, SqliteConnection};
 
 use crate::SqliteStore;
 use crate::changes;
@@ -124,18 +124,18 @@ async fn move_counts(
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    for (day, n) in days {
-        sqlx::query(
-            "INSERT INTO daily_counters (day, article_id, comments) VALUES (?, ?, ?) \
-             ON CONFLICT (day, article_id) DO UPDATE SET comments = comments + excluded.comments",
-        )
-        .bind(*day)
-        .bind(article.0)
-        .bind(*n)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    if days.is_empty() {
+        return Ok(());
     }
+    // One statement for every day (each day appears once in `days`).
+    let mut daily = QueryBuilder::new("INSERT INTO daily_counters (day, article_id, comments) ");
+    daily.push_values(days, |mut row, (day, n)| {
+        row.push_bind(*day).push_bind(article.0).push_bind(*n);
+    });
+    daily.push(
+        " ON CONFLICT (day, article_id) DO UPDATE SET comments = comments + excluded.comments",
+    );
+    daily.build().execute(&mut *conn).await.map_err(db_error)?;
     Ok(())
 }
 
