@@ -82,6 +82,45 @@ async fn title_matches_rank_first_then_relevance() {
 }
 
 #[tokio::test]
+async fn more_words_in_the_title_rank_higher_then_words_in_the_tags() {
+    each_backend(|store| async move {
+        let ada = author(&*store, "Ada Lovelace").await;
+        let write = |title: &str, body: &str, tag_names: &[&str]| {
+            article(&ada, title, |a| {
+                a.source = body.into();
+                a.tags = tags(tag_names);
+            })
+        };
+        let both = insert(
+            &*store,
+            write("Harbour bridge reopens", "Traffic again.", &[]),
+        )
+        .await;
+        // Articles without the words between the matches: the relevance passes then
+        // hold to the whole query, not only to the matches' range of ids.
+        for n in 0..16 {
+            insert(&*store, write(&format!("Weather {n}"), "Sun.", &[])).await;
+        }
+        let one = insert(&*store, write("Harbour news", "The bridge is open.", &[])).await;
+        let tagged = insert(
+            &*store,
+            write("Piers", "About the harbour bridge.", &["Harbour", "Bridge"]),
+        )
+        .await;
+        // The newest, yet a match in the body alone comes last.
+        let body_only = insert(
+            &*store,
+            write("Weather", "Rain over the harbour bridge.", &[]),
+        )
+        .await;
+
+        let found = search(&*store, "harbour bridge").await;
+        assert_eq!(ids(&found), [both.id, one.id, tagged.id, body_only.id]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn snippets_are_escaped_then_marked() {
     each_backend(|store| async move {
         let ada = author(&*store, "Ada Lovelace").await;
