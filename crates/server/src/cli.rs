@@ -381,6 +381,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(command) => {
             let config = cli.config(None)?;
+            // SQLite's connection threads start with the store: on the importer's core.
+            if matches!(config.database, Database::Sqlite(_)) {
+                crate::import::one_core::confine();
+            }
             let store = crate::backend::open(&config.database).await?;
             import(store.as_ref(), command).await
         }

@@ -8,6 +8,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod one_core;
 pub mod shortcodes;
 pub mod wordpress;
 pub mod wxr;
