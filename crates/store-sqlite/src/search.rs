@@ -96,38 +96,47 @@ impl SearchStore for SqliteStore {
             query,
         );
 
-        // The sentinels are char(57344) and char(57345): U+E000 and U+E001, see
-        // broadsheet_domain::search::MARK_START.
         let ids: Vec<i64> = ranked.page.iter().map(|id| id.0).collect();
-        // The page's rows are read in one pass over the matches between its lowest
-        // and highest id. Not `rowid IN (…)`, which FTS5 would take as one new match
-        // per row (0.3 ms each for three common words) or, worse, walk every match: the
-        // list is a plain filter here (`+rowid`), checked before the costly columns.
-        let marked: HashMap<ArticleId, (String, String)> =
-            match (ids.iter().min(), ids.iter().max()) {
-                (Some(low), Some(high)) => sqlx::query_as::<_, (i64, String, String)>(
-                    "SELECT rowid, highlight(article_search, 0, char(57344), char(57345)), \
-                     snippet(article_search, 2, char(57344), char(57345), '…', 32) \
-                     FROM article_search WHERE article_search MATCH ? \
-                     AND rowid BETWEEN ? AND ? \
-                     AND +rowid IN (SELECT value FROM json_each(?))",
-                )
-                .bind(query.terms.to_fts5(None))
-                .bind(low)
-                .bind(high)
-                .bind(serde_json::to_string(&ids).map_err(StoreError::backend)?)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_error)?
-                .into_iter()
-                .map(|(id, title, snippet)| (ArticleId(id), (title, snippet)))
-                .collect(),
-                _ => HashMap::new(),
-            };
-
+        let marked = highlights(&mut conn, query, &ids).await?;
         let found = articles::by_ids(&mut conn, &ids).await?;
         Ok(SearchResults::assemble(query, &ranked, found, marked))
     }
+}
+
+/// The highlighted title and body passage of each of the page's articles (`ids`).
+/// The sentinels are char(57344) and char(57345): U+E000 and U+E001, see
+/// [`broadsheet_domain::search::MARK_START`].
+///
+/// The rows are read in one pass over the matches between the page's lowest and highest
+/// id. Not `rowid IN (…)`, which FTS5 would take as one new match per row (0.3 ms each
+/// for three common words) or, worse, walk every match: the list is a plain filter here
+/// (`+rowid`), checked before the costly columns.
+async fn highlights(
+    conn: &mut SqliteConnection,
+    query: &SearchQuery,
+    ids: &[i64],
+) -> StoreResult<HashMap<ArticleId, (String, String)>> {
+    let (Some(low), Some(high)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT rowid, highlight(article_search, 0, char(57344), char(57345)), \
+         snippet(article_search, 2, char(57344), char(57345), '…', 32) \
+         FROM article_search WHERE article_search MATCH ? \
+         AND rowid BETWEEN ? AND ? \
+         AND +rowid IN (SELECT value FROM json_each(?))",
+    )
+    .bind(query.terms.to_fts5(None))
+    .bind(low)
+    .bind(high)
+    .bind(serde_json::to_string(ids).map_err(StoreError::backend)?)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, snippet)| (ArticleId(id), (title, snippet)))
+        .collect())
 }
 
 /// A query word in an article's title counts this many times a word in its tags.
