@@ -12,15 +12,16 @@
 //!   `/category/news/`, an attachment page) to an article, whose current permalink is
 //!   looked up on each request, or to a fixed location.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::article::{Article, ArticleId, ArticleWrite};
-use crate::comment::{Comment, CommentId, CommentKind, NewComment};
+use crate::comment::{Comment, CommentId, CommentKind, CommentStatus, NewComment};
 use crate::store::StoreResult;
 use crate::user::{NewUser, User};
 
@@ -83,6 +84,41 @@ pub struct ImportedComment {
     pub parent: Option<String>,
     pub comment: NewComment,
     pub kind: CommentKind,
+}
+
+/// What a store's `import_comments` wrote, for what it writes once per batch: the
+/// `(source id, local id)` of each comment stored, and the approved ones' count per
+/// article and posting day.
+pub struct ImportedBatch<'a> {
+    pub mapped: Vec<(&'a str, i64)>,
+    /// Each article's days in order, each day once.
+    pub approved: BTreeMap<ArticleId, Vec<(NaiveDate, i64)>>,
+}
+
+impl<'a> ImportedBatch<'a> {
+    /// `results` are the store's answers for `items`, in the same order.
+    pub fn of(items: &'a [ImportedComment], results: &[StoreResult<Comment>]) -> Self {
+        let mut mapped = Vec::with_capacity(items.len());
+        let mut days: BTreeMap<ArticleId, BTreeMap<NaiveDate, i64>> = BTreeMap::new();
+        for (item, result) in items.iter().zip(results) {
+            let Ok(stored) = result else { continue };
+            mapped.push((item.source_id.as_str(), stored.id.0));
+            if stored.status == CommentStatus::Approved {
+                *days
+                    .entry(stored.article_id)
+                    .or_default()
+                    .entry(stored.day)
+                    .or_default() += 1;
+            }
+        }
+        ImportedBatch {
+            mapped,
+            approved: days
+                .into_iter()
+                .map(|(article, days)| (article, days.into_iter().collect()))
+                .collect(),
+        }
+    }
 }
 
 /// Where an old path now leads.
@@ -211,6 +247,67 @@ pub trait ImportStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_maps_what_was_stored_and_counts_approved_comments_by_article_and_day() {
+        use crate::engagement::NetworkHash;
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).expect("date");
+        let comment = |id: i64, article: i64, status, d| Comment {
+            id: CommentId(id),
+            article_id: ArticleId(article),
+            parent_id: None,
+            status,
+            kind: CommentKind::Comment,
+            author_name: "Ann".into(),
+            author_email: "ann@example.org".into(),
+            author_url: None,
+            body: "Hi".into(),
+            body_html: "<p>Hi</p>".into(),
+            reader: None,
+            network: NetworkHash("n".into()),
+            notify_replies: false,
+            reason: None,
+            day: day(d),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let item = |source_id: &str| ImportedComment {
+            source_id: source_id.into(),
+            wanted: None,
+            parent: None,
+            comment: NewComment {
+                article_id: ArticleId(1),
+                parent_id: None,
+                status: CommentStatus::Approved,
+                author_name: "Ann".into(),
+                author_email: "ann@example.org".into(),
+                author_url: None,
+                body: "Hi".into(),
+                body_html: "<p>Hi</p>".into(),
+                reader: None,
+                network: NetworkHash("n".into()),
+                notify_replies: false,
+                reason: None,
+                day: day(1),
+                created_at: Utc::now(),
+            },
+            kind: CommentKind::Comment,
+        };
+        let items = [item("a"), item("b"), item("c"), item("d"), item("e")];
+        let results = vec![
+            Ok(comment(10, 1, CommentStatus::Approved, 2)),
+            Err(crate::StoreError::NotFound),
+            Ok(comment(12, 1, CommentStatus::Approved, 2)),
+            Ok(comment(13, 2, CommentStatus::Pending, 1)),
+            Ok(comment(14, 1, CommentStatus::Approved, 1)),
+        ];
+        let batch = ImportedBatch::of(&items, &results);
+        assert_eq!(batch.mapped, [("a", 10), ("c", 12), ("d", 13), ("e", 14)]);
+        assert_eq!(
+            batch.approved.into_iter().collect::<Vec<_>>(),
+            [(ArticleId(1), vec![(day(1), 1), (day(2), 2)])]
+        );
+    }
 
     #[test]
     fn paths_are_normalised() {

@@ -53,7 +53,9 @@ pub use engagement::{
     ReaderChoices, ReaderId, ViewHit, Vote,
 };
 pub use error::{FieldError, StoreError, ValidationErrors};
-pub use import::{ImportKind, ImportStore, ImportedComment, LegacyRedirect, LegacyTarget, Mapping};
+pub use import::{
+    ImportKind, ImportStore, ImportedBatch, ImportedComment, LegacyRedirect, LegacyTarget, Mapping,
+};
 pub use job::{Job, JobCounts, JobId, JobState, JobStore, NewJob};
 pub use media::{Media, MediaBytes, MediaId, MediaStore, NewMedia, NewVariant};
 pub use permission::{Action, Target, permits, user_permits};

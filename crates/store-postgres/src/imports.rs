@@ -2,16 +2,16 @@
 //! when free, each recorded in `import_map` in the same transaction, and the old paths
 //! that answer 301.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use broadsheet_domain::store::StoreResult;
 use broadsheet_domain::{
-    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, CommentStatus, ImportKind,
-    ImportStore, ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError, User,
-    clock,
+    Article, ArticleId, ArticleWrite, Change, Comment, CommentId, ImportKind, ImportStore,
+    ImportedBatch, ImportedComment, LegacyRedirect, LegacyTarget, Mapping, NewUser, StoreError,
+    User, clock,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::rows::{UserRow, db_error};
@@ -257,8 +257,6 @@ impl ImportStore for PgStore {
         let mut results = Vec::with_capacity(comments.len());
         // This call's comments by source id, so a reply finds its parent without a query.
         let mut placed: HashMap<&str, CommentId> = HashMap::new();
-        // Approved comments per article and day, counted once per call.
-        let mut approved: BTreeMap<ArticleId, BTreeMap<NaiveDate, i64>> = BTreeMap::new();
         for item in comments {
             // A savepoint each: a failed statement spoils a PostgreSQL transaction, and
             // one comment's failure must leave the others standing.
@@ -283,13 +281,6 @@ impl ImportStore for PgStore {
                 Ok(stored) => {
                     point.commit().await.map_err(db_error)?;
                     placed.insert(&item.source_id, stored.id);
-                    if stored.status == CommentStatus::Approved {
-                        *approved
-                            .entry(stored.article_id)
-                            .or_default()
-                            .entry(stored.day)
-                            .or_default() += 1;
-                    }
                 }
                 Err(_) => point.rollback().await.map_err(db_error)?,
             }
@@ -298,16 +289,9 @@ impl ImportStore for PgStore {
         if comments.iter().any(|item| item.wanted.is_some()) {
             move_sequence(&mut tx, "comments").await?;
         }
-        let mapped: Vec<(&str, i64)> = comments
-            .iter()
-            .zip(&results)
-            .filter_map(|(item, result)| {
-                Some((item.source_id.as_str(), result.as_ref().ok()?.id.0))
-            })
-            .collect();
-        record(&mut tx, source, ImportKind::Comment, &mapped).await?;
-        for (article, days) in approved {
-            let days: Vec<(NaiveDate, i64)> = days.into_iter().collect();
+        let batch = ImportedBatch::of(comments, &results);
+        record(&mut tx, source, ImportKind::Comment, &batch.mapped).await?;
+        for (article, days) in batch.approved {
             self.count_approved(&mut tx, article, &days).await?;
         }
         tx.commit().await.map_err(db_error)?;
