@@ -233,8 +233,7 @@ pub(crate) async fn insert_row(
 
 impl PgStore {
     /// Counts newly approved comments on `article`, how many on each day in `days`, and
-    /// tells the
-    /// listeners.
+    /// tells the listeners.
     pub(crate) async fn count_approved(
         &self,
         conn: &mut PgConnection,

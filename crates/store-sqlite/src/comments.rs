@@ -232,8 +232,7 @@ pub(crate) async fn insert_row(
 }
 
 /// Counts newly approved comments on `article`, how many on each day in `days`, and
-/// tells the
-/// change log.
+/// tells the change log.
 pub(crate) async fn count_approved(
     conn: &mut SqliteConnection,
     article: ArticleId,
